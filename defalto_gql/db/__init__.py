@@ -1,0 +1,1 @@
+"""Database access: engines, the embedded server, migrations and module-table DDL."""

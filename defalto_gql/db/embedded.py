@@ -1,0 +1,36 @@
+"""The embedded PostgreSQL used when no ``DEFALTO_DATABASE_URL`` is given.
+
+pgserver ships PostgreSQL binaries in a wheel and runs a server in a data
+folder over a Unix socket; the data survives restarts of the folder's owner.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+logger = logging.getLogger(__name__)
+
+
+class EmbeddedPostgres:
+    """A running embedded server; ``stop`` shuts it down (the data stays)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        import pgserver
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
+        self._server: Any = pgserver.get_server(data_dir, cleanup_mode="stop")
+        logger.info("embedded PostgreSQL running", extra={"data_dir": str(data_dir)})
+
+    def url(self, database: str = "postgres") -> str:
+        """A SQLAlchemy asyncpg URL for ``database`` on this server."""
+        raw = urlsplit(self._server.get_uri())
+        host = parse_qs(raw.query)["host"][0]
+        return f"postgresql+asyncpg://postgres@/{database}?host={host}"
+
+    def stop(self) -> None:
+        self._server.cleanup()
+        logger.info("embedded PostgreSQL stopped")

@@ -1,0 +1,1 @@
+"""Module, field and relation definitions: the metadata every layer reads."""

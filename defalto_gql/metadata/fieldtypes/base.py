@@ -1,0 +1,128 @@
+"""What every field type knows: columns, GraphQL kinds, validation, filters, text parsing.
+
+A field type is a stateless object; the settings of one field (length, picklist
+values, targets) come from its ``FieldDef``. Validation raises ``ValueError``
+with a message meant for the client; the records layer attaches the field name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from defalto_gql.metadata.model import FieldDef
+
+
+class FieldType:
+    """Base of all field types; subclasses override what differs."""
+
+    key: ClassVar[str]
+    # GraphQL kinds, mapped to strawberry types by the schema layer.
+    output_kind: ClassVar[str] = "String"
+    filter_kind: ClassVar[str] = "String"
+    sortable: ClassVar[bool] = True
+    writable: ClassVar[bool] = True
+    # Operators that ``filter_clause`` accepts for this type.
+    operators: ClassVar[tuple[str, ...]] = ("eq", "neq", "in", "notIn", "is")
+
+    # -- storage ---------------------------------------------------------
+
+    def sql_type(self, f: FieldDef) -> sa.types.TypeEngine[Any]:
+        raise NotImplementedError(f"{type(self).__name__} defines its columns itself")
+
+    def columns(self, f: FieldDef) -> list[sa.Column[Any]]:
+        """The table columns of one field; most types have exactly one."""
+        return [sa.Column(f.column, self.sql_type(f), nullable=True)]
+
+    def column_names(self, f: FieldDef) -> list[str]:
+        return [f.column]
+
+    # -- values ----------------------------------------------------------
+
+    def read(self, f: FieldDef, row: Any) -> Any:
+        """The API value of this field from a result row (a mapping by column)."""
+        return row[f.column]
+
+    def write(self, f: FieldDef, value: Any) -> dict[str, Any]:
+        """Column values for an API value; ``None`` clears the field."""
+        if value is None:
+            return {name: None for name in self.column_names(f)}
+        return {f.column: self.validate(f, value)}
+
+    def validate(self, f: FieldDef, value: Any) -> Any:
+        """Check a non-null API value and return what the column stores."""
+        return value
+
+    def parse_text(self, f: FieldDef, text: str) -> Any:
+        """An API value from text (CSV cells, defaults); raises ValueError."""
+        return text
+
+    def is_empty(self, value: Any) -> bool:
+        return value is None
+
+    # -- querying --------------------------------------------------------
+
+    def sort_expression(self, f: FieldDef, table: sa.Table) -> ColumnElement[Any]:
+        return table.c[f.column]
+
+    def filter_operand(self, f: FieldDef, value: Any) -> Any:
+        """Turn a filter operand into what the column compares with."""
+        return value
+
+    def filter_clause(
+        self, f: FieldDef, table: sa.Table, op: str, operand: Any
+    ) -> ColumnElement[bool]:
+        """The SQL condition for ``field op operand``."""
+        return compare(self.sort_expression(f, table), op, self._operand(f, op, operand))
+
+    def _operand(self, f: FieldDef, op: str, operand: Any) -> Any:
+        if op == "is":
+            return operand
+        if op in ("in", "notIn"):
+            return [self.filter_operand(f, v) for v in operand]
+        return self.filter_operand(f, operand)
+
+
+def compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+    """The comparison operators shared by the scalar types."""
+    match op:
+        case "eq":
+            return column == value
+        case "neq":
+            # Null counts as "not equal": what a person filtering a list expects.
+            return column.is_distinct_from(value)
+        case "in":
+            return column.in_(value)
+        case "notIn":
+            return sa.or_(column.not_in(value), column.is_(None))
+        case "gt":
+            return column > value
+        case "gte":
+            return column >= value
+        case "lt":
+            return column < value
+        case "lte":
+            return column <= value
+        case "is":
+            return column.is_(None) if value == "NULL" else column.is_not(None)
+        case "like":
+            return column.like(value)
+        case "ilike":
+            return column.ilike(value)
+        case "startsWith":
+            return column.startswith(value, autoescape=True)
+        case "contains":
+            return column.icontains(value, autoescape=True)
+    raise ValueError(f"unknown operator {op}")
+
+
+def require_type(value: Any, kinds: type | tuple[type, ...], what: str) -> None:
+    if not isinstance(value, kinds) or isinstance(value, bool) and bool not in _as_tuple(kinds):
+        raise ValueError(f"expected {what}")
+
+
+def _as_tuple(kinds: type | tuple[type, ...]) -> Sequence[type]:
+    return kinds if isinstance(kinds, tuple) else (kinds,)

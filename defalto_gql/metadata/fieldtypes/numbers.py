@@ -1,0 +1,174 @@
+"""Numeric field types: integer, decimal, percent, rating, currency."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from defalto_gql.metadata.fieldtypes.base import FieldType, compare, require_type
+from defalto_gql.metadata.model import FieldDef
+
+ORDERED = ("eq", "neq", "in", "notIn", "gt", "gte", "lt", "lte", "is")
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+
+def parse_number_text(text: str) -> Decimal:
+    """Parse a number the way people type it.
+
+    Rule: surrounding spaces are ignored; ``,`` and ``_`` and spaces between
+    digit groups are thousands separators; ``.`` is the decimal point. A value
+    such as ``1.234,5`` is rejected rather than guessed.
+    """
+    cleaned = text.strip()
+    if re.search(r"\d[ _,]\d{3}", cleaned):
+        if not re.fullmatch(r"[+-]?\d{1,3}([ _,]\d{3})+(\.\d+)?", cleaned):
+            raise ValueError(f"{text!r} is not a number")
+        cleaned = re.sub(r"[ _,]", "", cleaned)
+    try:
+        found = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not found.is_finite():
+        raise ValueError(f"{text!r} is not a number")
+    return found
+
+
+def check_range(f: FieldDef, value: Decimal | int) -> None:
+    low, high = f.options.get("min"), f.options.get("max")
+    if low is not None and value < Decimal(str(low)):
+        raise ValueError(f"must be at least {low}")
+    if high is not None and value > Decimal(str(high)):
+        raise ValueError(f"must be at most {high}")
+
+
+class IntegerType(FieldType):
+    key = "integer"
+    output_kind = filter_kind = "Int"
+    operators = ORDERED
+
+    def sql_type(self, f: FieldDef) -> sa.types.TypeEngine[Any]:
+        return sa.Integer()
+
+    def validate(self, f: FieldDef, value: Any) -> Any:
+        require_type(value, int, "an integer")
+        if not INT_MIN <= value <= INT_MAX:
+            raise ValueError("is out of the integer range")
+        check_range(f, value)
+        return value
+
+    def parse_text(self, f: FieldDef, text: str) -> Any:
+        found = parse_number_text(text)
+        if found != found.to_integral_value():
+            raise ValueError(f"{text!r} is not a whole number")
+        return int(found)
+
+
+class DecimalType(FieldType):
+    key = "decimal"
+    output_kind = filter_kind = "Decimal"
+    operators = ORDERED
+    default_precision, default_scale = 18, 4
+
+    def digits(self, f: FieldDef) -> tuple[int, int]:
+        precision = int(f.options.get("precision", self.default_precision))
+        return precision, int(f.options.get("scale", self.default_scale))
+
+    def sql_type(self, f: FieldDef) -> sa.types.TypeEngine[Any]:
+        return sa.Numeric(*self.digits(f), asdecimal=True)
+
+    def validate(self, f: FieldDef, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = Decimal(value)
+        require_type(value, Decimal, "a decimal number")
+        return self.check_decimal(f, value)
+
+    def check_decimal(self, f: FieldDef, value: Decimal) -> Decimal:
+        if not value.is_finite():
+            raise ValueError("is not a finite number")
+        precision, scale = self.digits(f)
+        exponent = value.as_tuple().exponent
+        assert isinstance(exponent, int)
+        # Never round silently: more decimals than the column keeps is an error.
+        if -exponent > scale and value != value.quantize(Decimal(1).scaleb(-scale)):
+            raise ValueError(f"has more than {scale} decimal places")
+        if abs(value) >= Decimal(10) ** (precision - scale):
+            raise ValueError(f"is too large (at most {precision - scale} digits before the point)")
+        check_range(f, value)
+        return value
+
+    def parse_text(self, f: FieldDef, text: str) -> Any:
+        return parse_number_text(text)
+
+
+class PercentType(DecimalType):
+    key = "percent"
+    default_precision, default_scale = 9, 4
+
+
+class RatingType(IntegerType):
+    key = "rating"
+
+    def sql_type(self, f: FieldDef) -> sa.types.TypeEngine[Any]:
+        return sa.SmallInteger()
+
+    def validate(self, f: FieldDef, value: Any) -> Any:
+        require_type(value, int, "an integer")
+        top = int(f.options.get("max", 5))
+        if not 0 <= value <= top:
+            raise ValueError(f"must be between 0 and {top}")
+        return value
+
+
+class CurrencyType(DecimalType):
+    """An amount with its ISO 4217 code, in two columns: ``col`` and ``col_currency``."""
+
+    key = "currency"
+    output_kind = filter_kind = "Money"
+    default_precision, default_scale = 18, 2
+    code_pattern = re.compile(r"^[A-Z]{3}$")
+
+    def currency_column(self, f: FieldDef) -> str:
+        return f"{f.column}_currency"
+
+    def columns(self, f: FieldDef) -> list[sa.Column[Any]]:
+        return [
+            sa.Column(f.column, self.sql_type(f), nullable=True),
+            sa.Column(self.currency_column(f), sa.String(3), nullable=True),
+        ]
+
+    def column_names(self, f: FieldDef) -> list[str]:
+        return [f.column, self.currency_column(f)]
+
+    def read(self, f: FieldDef, row: Any) -> Any:
+        amount = row[f.column]
+        if amount is None:
+            return None
+        return {"amount": amount, "currency": row[self.currency_column(f)]}
+
+    def write(self, f: FieldDef, value: Any) -> dict[str, Any]:
+        if value is None:
+            return {f.column: None, self.currency_column(f): None}
+        amount, code = value.get("amount"), value.get("currency")
+        if not isinstance(code, str) or not self.code_pattern.match(code):
+            raise ValueError("currency must be a three-letter ISO 4217 code such as EUR")
+        return {f.column: DecimalType.validate(self, f, amount), self.currency_column(f): code}
+
+    def parse_text(self, f: FieldDef, text: str) -> Any:
+        # "1200.50 EUR" or "EUR 1200.50"; a bare number takes the field's default currency.
+        parts = text.split()
+        code = next((p for p in parts if self.code_pattern.match(p)), None)
+        amount = " ".join(p for p in parts if p != code)
+        code = code or f.options.get("defaultCurrency", "USD")
+        return {"amount": parse_number_text(amount), "currency": code}
+
+    def filter_clause(
+        self, f: FieldDef, table: sa.Table, op: str, operand: Any
+    ) -> ColumnElement[bool]:
+        # The schema layer passes ("amount"|"currency", operator) pairs as op.
+        part, inner = op.split(".", 1)
+        column = table.c[f.column] if part == "amount" else table.c[self.currency_column(f)]
+        return compare(column, inner, operand)

@@ -1,0 +1,46 @@
+"""Deriving API names, type names and column names from what administrators type."""
+
+from __future__ import annotations
+
+import re
+
+# Names every module type already has; a field may not take them.
+BUILTIN_FIELD_NAMES = frozenset({
+    "id", "recordNumber", "createdAt", "createdById", "updatedAt", "updatedById",
+    "ownerId", "deletedAt", "version", "owner", "createdBy", "updatedBy",
+    "cursor", "node", "typename",
+})
+
+# Column names of shipped fields are plain snake_case; custom ones carry this
+# prefix, which no shipped field may use, so a later release can never collide.
+CUSTOM_COLUMN_PREFIX = "x_"
+
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+
+
+def words(text: str) -> list[str]:
+    """Split a label or identifier into lower-case words: "Annual revenue (USD)" -> [annual, revenue, usd]."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
+    return [w.lower() for w in re.split(r"[^A-Za-z0-9]+", spaced) if w]
+
+
+def camel(text: str) -> str:
+    parts = words(text)
+    if not parts:
+        return ""
+    name = parts[0] + "".join(p.capitalize() for p in parts[1:])
+    return name if name[0].isalpha() else f"f{name}"
+
+
+def pascal(text: str) -> str:
+    name = camel(text)
+    return name[:1].upper() + name[1:]
+
+
+def snake(text: str) -> str:
+    return "_".join(words(text))
+
+
+def normalised(name: str) -> str:
+    """The form two names are compared in: ``my orders``, ``myOrders`` and ``my_orders`` match."""
+    return "".join(words(name))
