@@ -1,0 +1,428 @@
+"""Benchmark nested reads: accounts with their contacts, over real HTTP.
+
+Fills a scratch database with N accounts of M contacts each, starts
+``defalto serve`` on loopback as a subprocess, and for two queries measures
+requests per second and p50/p99 latency with 16 concurrent clients: a warm-up
+of 2 s, then 10 s of measurement. The queries read about five fields per
+record: 100 accounts with 10 contacts each, and 10 accounts with 10 contacts
+each. Failed requests (a status other than 200, errors in the body, timeouts)
+are counted and reported apart.
+
+The database is a scratch one, ``defalto_bench``, created and dropped on the
+PostgreSQL server that ``DEFALTO_DATABASE_URL`` names, else on the local one at
+127.0.0.1:5432, else on an embedded pgserver in a temporary folder. The server
+and the load generator share the machine, so the figures are a lower bound.
+
+    python bench/bench_nested.py --accounts 100 --contacts 10 [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+
+logger = logging.getLogger("bench_nested")
+
+LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+BENCH_DATABASE = "defalto_bench"
+ACCOUNT_BATCH, CONTACT_BATCH = 100, 500
+READY_TIMEOUT = 120.0
+REQUEST_TIMEOUT = 30.0
+
+NESTED_QUERY = """
+query BenchNested($accounts: Int!, $contacts: Int!) {
+  accounts(first: $accounts) {
+    edges {
+      node {
+        id name industry website phone
+        contacts(first: $contacts) {
+          edges { node { id firstName lastName email title } }
+        }
+      }
+    }
+  }
+}
+"""
+# (label, accounts, contacts per account)
+SHAPES = (("100 accounts x 10 contacts", 100, 10), ("10 accounts x 10 contacts", 10, 10))
+INDUSTRIES = ("Software", "Energy", "Retail", "Insurance", "Logistics / Procurement")
+
+
+@dataclass(frozen=True)
+class Options:
+    """The command line, parsed."""
+
+    accounts: int
+    contacts: int
+    concurrency: int
+    warmup: float
+    duration: float
+    json_path: Path | None
+
+
+@dataclass
+class Result:
+    """What one query did during the measured window."""
+
+    query: str
+    ok: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list, repr=False)
+
+    @property
+    def per_second(self) -> float:
+        return self.ok / self.seconds if self.seconds else 0.0
+
+    def percentile(self, share: float) -> float:
+        """The nearest-rank percentile of successful latencies, in milliseconds."""
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        rank = max(0, min(len(ordered) - 1, round(share * len(ordered) + 0.5) - 1))
+        return ordered[rank] * 1000
+
+    def summary(self) -> dict[str, Any]:
+        found = {k: v for k, v in asdict(self).items() if k != "latencies"}
+        found.update(
+            per_second=round(self.per_second, 1),
+            p50_ms=round(self.percentile(0.50), 2),
+            p99_ms=round(self.percentile(0.99), 2),
+        )
+        return found
+
+
+class GraphQLFailure(RuntimeError):
+    """A GraphQL response with errors, or a non-200 status, during setup."""
+
+
+def parse_args(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=100, help="accounts to create (N)")
+    parser.add_argument("--contacts", type=int, default=10, help="contacts per account (M)")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured")
+    parser.add_argument("--json", type=Path, dest="json_path", help="also write results here")
+    args = parser.parse_args(argv)
+    return Options(**vars(args))
+
+
+async def run(options: Options) -> list[Result]:
+    """Set everything up, measure both queries, tear everything down."""
+    async with scratch_database() as database_url, running_server(database_url) as endpoint:
+        limits = httpx.Limits(
+            max_connections=options.concurrency, max_keepalive_connections=options.concurrency
+        )
+        async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT) as client:
+            await fill(client, endpoint, options.accounts, options.contacts)
+            results = []
+            for label, accounts, contacts in SHAPES:
+                variables = {"accounts": accounts, "contacts": contacts}
+                await check_shape(client, endpoint, variables, options)
+                payload = {"query": NESTED_QUERY, "variables": variables}
+                results.append(await measure(client, endpoint, label, payload, options))
+    return results
+
+
+# The database ------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def scratch_database() -> AsyncIterator[str]:
+    """Yield the URL of a fresh ``defalto_bench`` database; drop it afterwards."""
+    admin = os.environ.get("DEFALTO_DATABASE_URL") or LOCAL_SERVER
+    embedded = None
+    if not await _reachable(admin):
+        logger.info("no PostgreSQL at %s; starting an embedded one", _without_password(admin))
+        embedded, admin = _start_embedded()
+    try:
+        await _admin_sql(admin, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+        await _admin_sql(admin, f'CREATE DATABASE "{BENCH_DATABASE}"')
+        yield _with_database(admin, BENCH_DATABASE)
+    finally:
+        await _admin_sql(admin, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+        if embedded is not None:
+            embedded.stop()
+            shutil.rmtree(embedded.data_dir, ignore_errors=True)
+
+
+def _plain(url: str) -> str:
+    """asyncpg wants ``postgresql://``; SQLAlchemy URLs may name the driver."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def _with_database(url: str, database: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+
+
+async def _reachable(url: str) -> bool:
+    try:
+        connection = await asyncpg.connect(_plain(url), timeout=3)
+    except (OSError, TimeoutError, asyncpg.PostgresError):
+        return False
+    await connection.close()
+    return True
+
+
+async def _admin_sql(url: str, sql: str) -> None:
+    connection = await asyncpg.connect(_plain(url), timeout=10)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def _start_embedded() -> tuple[Any, str]:
+    from defalto_gql.db.embedded import EmbeddedPostgres
+
+    server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="defalto-bench-pg-")))
+    return server, server.url("postgres")
+
+
+# The server --------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def running_server(database_url: str) -> AsyncIterator[str]:
+    """Run ``defalto serve`` on a free loopback port; yield its GraphQL endpoint."""
+    port = _free_port()
+    work_dir = Path(tempfile.mkdtemp(prefix="defalto-bench-"))
+    env = {
+        **os.environ,
+        "DEFALTO_DATABASE_URL": database_url,
+        "DEFALTO_DATA_DIR": str(work_dir / "data"),
+        "DEFALTO_LOG_LEVEL": "WARNING",
+    }
+    command = [*_defalto_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    log_path = work_dir / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        endpoint = f"http://127.0.0.1:{port}/graphql"
+        await _wait_ready(process, endpoint, log_path)
+        logger.info("server ready at %s (pid %s)", endpoint, process.pid)
+        yield endpoint
+    finally:
+        _stop(process)
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _defalto_command() -> list[str]:
+    """The ``defalto`` script beside this interpreter, else the CLI module."""
+    script = Path(sys.executable).with_name("defalto")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "defalto_gql.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def _wait_ready(process: subprocess.Popen[bytes], endpoint: str, log_path: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                tail = log_path.read_text("utf-8", "replace")[-4000:]
+                raise RuntimeError(f"the server exited with {process.returncode}:\n{tail}")
+            with contextlib.suppress(httpx.TransportError):
+                response = await client.post(endpoint, json={"query": "{ __typename }"})
+                if response.status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"the server did not answer within {READY_TIMEOUT:.0f} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+# The data ----------------------------------------------------------------------------------
+
+
+async def graphql(
+    client: httpx.AsyncClient, endpoint: str, query: str, variables: dict[str, Any]
+) -> dict[str, Any]:
+    """Run one operation; return ``data``, raise on any error."""
+    response = await client.post(endpoint, json={"query": query, "variables": variables})
+    if response.status_code != 200:
+        raise GraphQLFailure(f"HTTP {response.status_code}: {response.text[:2000]}")
+    body = response.json()
+    if body.get("errors"):
+        raise GraphQLFailure(json.dumps(body["errors"], indent=2)[:4000])
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+async def fill(client: httpx.AsyncClient, endpoint: str, accounts: int, contacts: int) -> None:
+    """Create the accounts, then their contacts, in batches."""
+    started = time.perf_counter()
+    mutation = "mutation($data: [AccountCreateInput!]!) { createAccounts(data: $data) { id } }"
+    ids: list[str] = []
+    for start in range(0, accounts, ACCOUNT_BATCH):
+        rows = [_account_row(i) for i in range(start, min(accounts, start + ACCOUNT_BATCH))]
+        data = await graphql(client, endpoint, mutation, {"data": rows})
+        ids += [item["id"] for item in data["createAccounts"]]
+
+    mutation = "mutation($data: [ContactCreateInput!]!) { createContacts(data: $data) { id } }"
+    rows = [_contact_row(account, n) for account in ids for n in range(contacts)]
+    for start in range(0, len(rows), CONTACT_BATCH):
+        await graphql(client, endpoint, mutation, {"data": rows[start : start + CONTACT_BATCH]})
+    elapsed = time.perf_counter() - started
+    logger.info("created %s accounts and %s contacts in %.1f s", accounts, len(rows), elapsed)
+
+
+def _account_row(i: int) -> dict[str, Any]:
+    return {
+        "name": f"Bench Account {i:06d}",
+        "industry": INDUSTRIES[i % len(INDUSTRIES)],
+        "website": f"https://account{i}.example",
+        "phone": f"+1 555 {i % 10_000:04d}",
+    }
+
+
+def _contact_row(account_id: str, n: int) -> dict[str, Any]:
+    return {
+        "accountId": account_id,
+        "firstName": f"First{n}",
+        "lastName": f"Last{n}",
+        "email": f"contact{n}.{account_id[:8]}@example.com",
+        "title": "Buyer" if n % 2 else "Engineer",
+    }
+
+
+async def check_shape(
+    client: httpx.AsyncClient, endpoint: str, variables: dict[str, int], options: Options
+) -> None:
+    """Run the query once and check it returns as many records as the data allows."""
+    data = await graphql(client, endpoint, NESTED_QUERY, variables)
+    edges = data["accounts"]["edges"]
+    want_contacts = min(variables["contacts"], options.contacts)
+    counts = {len(edge["node"]["contacts"]["edges"]) for edge in edges}
+    if len(edges) != min(variables["accounts"], options.accounts) or counts - {want_contacts}:
+        raise RuntimeError(f"unexpected result shape: {len(edges)} accounts, {counts} contacts")
+
+
+# The load ----------------------------------------------------------------------------------
+
+
+async def measure(
+    client: httpx.AsyncClient, endpoint: str, label: str, payload: dict[str, Any], options: Options
+) -> Result:
+    """Drive the query from ``concurrency`` workers; count what completes in the window."""
+    result = Result(label)
+    begin = time.perf_counter() + options.warmup
+    end = begin + options.duration
+    workers = [
+        _worker(client, endpoint, json.dumps(payload).encode(), result, begin, end)
+        for _ in range(options.concurrency)
+    ]
+    # Bounded: every request has its own timeout, and the whole run has one too.
+    await asyncio.wait_for(asyncio.gather(*workers), options.warmup + options.duration + 60)
+    result.seconds = options.duration
+    logger.info("measured %s: %s ok, %s failed", label, result.ok, result.failed)
+    return result
+
+
+async def _worker(
+    client: httpx.AsyncClient, endpoint: str, body: bytes, result: Result, begin: float, end: float
+) -> None:
+    headers = {"content-type": "application/json"}
+    while (started := time.perf_counter()) < end:
+        ok = await _request_ok(client, endpoint, body, headers)
+        finished = time.perf_counter()
+        if not begin <= finished <= end:
+            continue
+        if ok:
+            result.ok += 1
+            result.latencies.append(finished - started)
+        else:
+            result.failed += 1
+
+
+async def _request_ok(
+    client: httpx.AsyncClient, endpoint: str, body: bytes, headers: dict[str, str]
+) -> bool:
+    try:
+        response = await client.post(endpoint, content=body, headers=headers)
+    except httpx.HTTPError:
+        return False
+    # The benchmark data never contains the text below, so a byte search stands in
+    # for parsing each large body, which would cost the shared CPU more than it tells.
+    return response.status_code == 200 and b'"errors":' not in response.content
+
+
+# The report --------------------------------------------------------------------------------
+
+
+def print_table(results: list[Result], options: Options) -> None:
+    print(
+        f"\n{options.accounts} accounts x {options.contacts} contacts, "
+        f"concurrency {options.concurrency}, {options.warmup:g} s warm-up, "
+        f"{options.duration:g} s measured, {os.cpu_count()} CPUs shared by server and client\n"
+    )
+    print(f"{'query':<28} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'ok':>8} {'failed':>7}")
+    for r in results:
+        print(
+            f"{r.query:<28} {r.per_second:>9.1f} {r.percentile(0.5):>9.1f} "
+            f"{r.percentile(0.99):>9.1f} {r.ok:>8} {r.failed:>7}"
+        )
+
+
+def write_json(results: list[Result], options: Options) -> None:
+    assert options.json_path is not None
+    settings = {k: v for k, v in asdict(options).items() if k != "json_path"}
+    document = {"settings": settings, "results": [r.summary() for r in results]}
+    options.json_path.parent.mkdir(parents=True, exist_ok=True)
+    options.json_path.write_text(json.dumps(document, indent=2) + "\n", "utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    # pgserver narrates every pg_ctl call at INFO; only its problems matter here.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    options = parse_args(argv)
+    results = asyncio.run(run(options))
+    print_table(results, options)
+    if options.json_path is not None:
+        write_json(results, options)
+    return 1 if any(r.failed for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
