@@ -8,7 +8,7 @@ import re
 BUILTIN_FIELD_NAMES = frozenset({
     "id", "recordNumber", "createdAt", "createdById", "updatedAt", "updatedById",
     "ownerId", "deletedAt", "version", "owner", "createdBy", "updatedBy",
-    "cursor", "node", "typename",
+    "cursor", "node", "typename", "and", "or", "not",
 })
 
 # Column names of shipped fields are plain snake_case; custom ones carry this

@@ -1,0 +1,1 @@
+"""Record reads and writes: SQL building, filters, sorting, cursors, validation, loaders."""

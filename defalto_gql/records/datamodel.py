@@ -1,0 +1,121 @@
+"""What the records layer derives once per metadata snapshot: tables, related lists, readers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from defalto_gql.db.tables import Tables, build_tables
+from defalto_gql.metadata.fieldtypes.base import FieldType
+from defalto_gql.metadata.fieldtypes.reference import ReferenceType
+from defalto_gql.metadata.model import FieldDef, ModuleDef, RelationDef, Snapshot
+
+if TYPE_CHECKING:
+    from defalto_gql.records.context import RecordContext
+
+# Key under which a record dict names its module (for unions and node lookups).
+MODULE_KEY = "__module__"
+
+
+@dataclass(frozen=True)
+class RelatedList:
+    """A list of related records on a module: the reverse of a reference, or a relation side."""
+
+    owner: str
+    name: str
+    target: str
+    reference: FieldDef | None = None
+    relation: RelationDef | None = None
+
+    @property
+    def description(self) -> str:
+        if self.reference is not None:
+            return f"{self.target} records whose {self.reference.label} is this record."
+        assert self.relation is not None
+        return f"{self.target} records linked through {self.relation.label}."
+
+    def polymorphic(self) -> bool:
+        ref = self.reference
+        return ref is not None and isinstance(ref.type, ReferenceType) and \
+            ref.type.is_polymorphic(ref)
+
+    def join_condition(
+        self, ctx: RecordContext, parent: sa.Table, child: sa.Table
+    ) -> ColumnElement[bool]:
+        """Child rows related to the parent row (for EXISTS filters)."""
+        if self.reference is not None:
+            condition = child.c[self.reference.column] == parent.c.id
+            if self.polymorphic():
+                module_column = child.c[f"{self.reference.column}_module"]
+                condition = sa.and_(condition, module_column == self.owner)
+            return condition
+        assert self.relation is not None
+        link = ctx.tables.links[self.relation.name].alias()
+        _, _, own, other = self.relation.side(self.owner)
+        return sa.exists().where(link.c[own] == parent.c.id, link.c[other] == child.c.id)
+
+
+@dataclass
+class DataModel:
+    """A snapshot with its tables and lookups; immutable once built."""
+
+    snapshot: Snapshot
+    tables: Tables
+    lists: dict[tuple[str, str], RelatedList]
+    readers: dict[str, list[tuple[str, Any]]]
+
+    def related_list(self, module: str, name: str) -> RelatedList | None:
+        return self.lists.get((module, name))
+
+    def lists_of(self, module: str) -> list[RelatedList]:
+        return [rl for (owner, _), rl in self.lists.items() if owner == module]
+
+    def to_record(self, module: str, row: Any) -> dict[str, Any]:
+        """The API form of a result row: a dict keyed by API name."""
+        record: dict[str, Any] = {MODULE_KEY: module}
+        for name, read in self.readers[module]:
+            record[name] = read(row)
+        return record
+
+
+def _reader(f: FieldDef) -> Any:
+    kind = f.type
+    if type(kind).read is FieldType.read:
+        column = f.column
+        return lambda row: row[column]
+    return lambda row: kind.read(f, row)
+
+
+def _read_plan(module: ModuleDef) -> list[tuple[str, Any]]:
+    plan = []
+    for f in module.fields:
+        plan.append((f.name, _reader(f)))
+        if f.type_key == "reference":
+            ref_kind = f.type
+            assert isinstance(ref_kind, ReferenceType)
+            column = f.column
+            plan.append((f"{f.name}Id", lambda row, c=column: row[c]))
+            if ref_kind.is_polymorphic(f):
+                module_column = ref_kind.module_column(f)
+                plan.append((f"{f.name}Module", lambda row, c=module_column: row[c]))
+    return plan
+
+
+def build_datamodel(snapshot: Snapshot) -> DataModel:
+    lists: dict[tuple[str, str], RelatedList] = {}
+    for module in snapshot.modules.values():
+        for ref in snapshot.references_to(module.name):
+            assert ref.reverse_name is not None
+            lists[(module.name, ref.reverse_name)] = RelatedList(
+                owner=module.name, name=ref.reverse_name, target=ref.module, reference=ref
+            )
+        for relation in snapshot.relations_of(module.name):
+            name, other, _, _ = relation.side(module.name)
+            lists[(module.name, name)] = RelatedList(
+                owner=module.name, name=name, target=other, relation=relation
+            )
+    readers = {m.name: _read_plan(m) for m in snapshot.modules.values()}
+    return DataModel(snapshot, build_tables(snapshot), lists, readers)

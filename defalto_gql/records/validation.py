@@ -1,0 +1,90 @@
+"""Turning API input into column values, collecting every problem with its row and field."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from defalto_gql.errors import BadUserInput, FieldProblem
+from defalto_gql.metadata.fieldtypes.reference import ReferenceType
+from defalto_gql.metadata.model import FieldDef, ModuleDef
+from defalto_gql.records.context import RecordContext
+
+
+def input_name(f: FieldDef) -> str:
+    """The name a field has in input types: a single-target reference is ``<name>Id``."""
+    kind = f.type
+    if isinstance(kind, ReferenceType) and not kind.is_polymorphic(f):
+        return f"{f.name}Id"
+    return f.name
+
+
+def column_values(
+    module: ModuleDef, data: dict[str, Any], *, creating: bool, row: int | None,
+    problems: list[FieldProblem],
+) -> dict[str, Any]:
+    """Column values for one input record (keyed by field name); problems are appended."""
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        f = module.fields_by_name.get(name)
+        if f is None or not f.writable:
+            problems.append(FieldProblem(name, "is not a field one can set", row))
+            continue
+        if value is None and f.required:
+            problems.append(FieldProblem(input_name(f), "is required", row))
+            continue
+        try:
+            values.update(f.type.write(f, value))
+        except ValueError as exc:
+            problems.append(FieldProblem(input_name(f), str(exc), row))
+    if creating:
+        for f in module.fields:
+            if f.builtin or f.name in data:
+                continue
+            if f.default is not None:
+                try:
+                    values.update(f.type.write(f, f.default))
+                except ValueError as exc:
+                    problems.append(FieldProblem(f.name, f"default value: {exc}", row))
+            elif f.required:
+                problems.append(FieldProblem(input_name(f), "is required", row))
+    return values
+
+
+async def check_references(
+    ctx: RecordContext, conn: AsyncConnection, module: ModuleDef,
+    rows: list[dict[str, Any]], problems: list[FieldProblem], numbered: bool,
+) -> None:
+    """Every referenced record must exist and be live: one query per target module."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    uses: list[tuple[int, FieldDef, str, str]] = []
+    for index, values in enumerate(rows):
+        for f in module.fields:
+            if f.type_key != "reference" or values.get(f.column) is None:
+                continue
+            kind = f.type
+            assert isinstance(kind, ReferenceType)
+            target = values[kind.module_column(f)] if kind.is_polymorphic(f) else f.targets[0]
+            if target not in ctx.snapshot.modules:
+                problems.append(FieldProblem(input_name(f), f"there is no module {target!r}",
+                                             index if numbered else None))
+                continue
+            wanted[target].add(values[f.column])
+            uses.append((index, f, target, values[f.column]))
+    found: dict[str, set[str]] = {}
+    for target, ids in wanted.items():
+        table = ctx.tables.of(target)
+        query = sa.select(table.c.id).where(table.c.id.in_(ids), table.c.deleted_at.is_(None))
+        found[target] = set((await conn.execute(query)).scalars())
+    for index, f, target, ident in uses:
+        if ident not in found[target]:
+            problems.append(FieldProblem(input_name(f), f"there is no {target} with id {ident}",
+                                         index if numbered else None))
+
+
+def raise_problems(problems: list[FieldProblem]) -> None:
+    if problems:
+        raise BadUserInput.from_problems(problems)

@@ -1,0 +1,1 @@
+"""The GraphQL layer: a metadata snapshot becomes a strawberry schema with thin resolvers."""
