@@ -109,14 +109,18 @@ class SchemaBuilder:
         self.snapshot = model.snapshot
         self.types: dict[str, ModuleTypes] = {}
 
-    def build(self) -> strawberry.Schema:
+    def build(
+        self, schema_class: type[strawberry.Schema] = strawberry.Schema,
+        extensions: list[Any] | None = None,
+    ) -> strawberry.Schema:
         started = time.perf_counter()
         for module in self.snapshot.modules.values():
             self.types[module.name] = self._shells(module)
         for types in self.types.values():
             self._fill(types)
-        schema = strawberry.Schema(
+        schema = schema_class(
             query=self._query(),
+            extensions=extensions or [],
             mutation=self._mutation(),
             types=[t.node for t in self.types.values()],
             config=StrawberryConfig(auto_camel_case=False, default_resolver=resolve_attribute),

@@ -1,0 +1,72 @@
+"""The Starlette application: /graphql, /health, and the lifespan that loads the metadata."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from defalto_gql import __version__
+from defalto_gql.config import Settings
+from defalto_gql.bootstrap import prepare_database
+from defalto_gql.db.engine import make_engine
+from defalto_gql.http import graphql_endpoint
+from defalto_gql.runtime import Runtime, watch_metadata
+
+logger = logging.getLogger(__name__)
+
+
+async def health(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    try:
+        async with runtime.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+    except Exception:
+        logger.warning("health check: database unreachable", exc_info=True)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+    generation = runtime.current
+    return JSONResponse({
+        "status": "ok",
+        "version": __version__,
+        "metadataVersion": generation.version if generation else None,
+        "schemaBuildSeconds": round(generation.build_seconds, 4) if generation else None,
+    })
+
+
+def create_app(settings: Settings | None = None, database_url: str | None = None) -> Starlette:
+    """The ASGI app; it needs a database URL (the CLI starts an embedded server if none)."""
+    settings = settings or Settings.from_env()
+    url = database_url or settings.database_url
+    if not url:
+        raise RuntimeError("set DEFALTO_DATABASE_URL or start through `defalto serve`")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = make_engine(url)
+        await prepare_database(engine)
+        runtime = Runtime(engine, settings)
+        await runtime.refresh()
+        app.state.runtime = runtime
+        watcher = asyncio.create_task(watch_metadata(runtime))
+        generation = runtime.generation()
+        logger.info("defalto-gql %s serving metadata version %s (schema built in %.3f s)",
+                    __version__, generation.version, generation.build_seconds)
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await engine.dispose()
+
+    routes = [
+        Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+        Route("/health", health, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

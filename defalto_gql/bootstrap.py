@@ -1,0 +1,44 @@
+"""Getting a database ready: system tables, shipped modules, and the demo data on request."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from defalto_gql.config import Settings
+from defalto_gql.db.migrate import migrate
+from defalto_gql.metadata.shipped import install_shipped
+from defalto_gql.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+DEMO_LOCK = 7314003
+
+
+async def prepare_database(engine: AsyncEngine) -> None:
+    """Migrate the system tables and install what the shipped module files add."""
+    await migrate(engine)
+    await install_shipped(engine)
+
+
+async def load_demo_once(engine: AsyncEngine, settings: Settings) -> dict[str, int] | None:
+    """Load the demo data set unless the database already holds accounts."""
+    from defalto_gql.demo import load_demo
+
+    runtime = Runtime(engine, settings)
+    generation = await runtime.refresh()
+    table = generation.model.tables.of("Account")
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql(f"SELECT pg_advisory_lock({DEMO_LOCK})")
+        try:
+            count = (await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar()
+            if count:
+                logger.info("demo data not loaded: the database already holds accounts")
+                return None
+            loaded = await load_demo(runtime.execute)
+            logger.info("demo data loaded", extra={"counts": loaded})
+            return loaded
+        finally:
+            await conn.exec_driver_sql(f"SELECT pg_advisory_unlock({DEMO_LOCK})")

@@ -1,0 +1,118 @@
+"""The ``defalto`` command: serve, migrate, schema print."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+
+from defalto_gql import __version__
+from defalto_gql.config import Settings
+
+logger = logging.getLogger("defalto_gql")
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """The configured database URL, or an embedded server's for as long as it is needed."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    from defalto_gql.db.embedded import EmbeddedPostgres
+
+    print(f"Starting the embedded PostgreSQL in {settings.data_dir}", file=sys.stderr)
+    server = EmbeddedPostgres(settings.data_dir)
+    try:
+        yield server.url()
+    finally:
+        server.stop()
+
+
+async def _prepare(url: str, settings: Settings, demo: bool) -> None:
+    from defalto_gql.bootstrap import load_demo_once, prepare_database
+    from defalto_gql.db.engine import make_engine
+
+    engine = make_engine(url, pool_size=2)
+    try:
+        await prepare_database(engine)
+        if demo:
+            loaded = await load_demo_once(engine, settings)
+            if loaded:
+                print(f"Demo data loaded: {loaded}", file=sys.stderr)
+    finally:
+        await engine.dispose()
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    with database(settings) as url:
+        asyncio.run(_prepare(url, settings, args.demo))
+        # Workers read the URL from the environment (they start as new processes).
+        os.environ["DEFALTO_DATABASE_URL"] = url
+        print(f"GraphQL at http://{args.host}:{args.port}/graphql", file=sys.stderr)
+        uvicorn.run(
+            "defalto_gql.app:create_app", factory=True, host=args.host, port=args.port,
+            workers=args.workers, log_level=settings.log_level.lower(), access_log=False,
+        )
+
+
+def migrate(args: argparse.Namespace, settings: Settings) -> None:
+    with database(settings) as url:
+        asyncio.run(_prepare(url, settings, demo=False))
+    print("System tables and shipped modules are up to date.", file=sys.stderr)
+
+
+async def _print_schema(url: str, settings: Settings) -> str:
+    from defalto_gql.db.engine import make_engine
+    from defalto_gql.runtime import Runtime
+
+    await _prepare(url, settings, demo=False)
+    engine = make_engine(url, pool_size=1)
+    try:
+        generation = await Runtime(engine, settings).refresh()
+        return generation.schema.as_str()
+    finally:
+        await engine.dispose()
+
+
+def schema_print(args: argparse.Namespace, settings: Settings) -> None:
+    with database(settings) as url:
+        sys.stdout.write(asyncio.run(_print_schema(url, settings)) + "\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="defalto", description="Defalto GQL, a CRM backend.")
+    main.add_argument("--version", action="version", version=f"defalto-gql {__version__}")
+    commands = main.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("serve", help="run the GraphQL server")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--workers", type=int, default=1)
+    run.add_argument("--demo", action="store_true",
+                     help="load the demo data set on first start")
+    run.set_defaults(handler=serve)
+
+    commands.add_parser("migrate", help="create or update the system tables and shipped "
+                                        "modules").set_defaults(handler=migrate)
+
+    schema = commands.add_parser("schema", help="the GraphQL schema")
+    schema_commands = schema.add_subparsers(dest="schema_command", required=True)
+    schema_commands.add_parser("print", help="print the SDL on standard output") \
+        .set_defaults(handler=schema_print)
+    return main
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic announces every plugin at INFO; only its warnings matter here.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args.handler(args, settings)

@@ -1,0 +1,150 @@
+"""GraphQL over HTTP: the /graphql endpoint, following the GraphQL-over-HTTP specification.
+
+- POST with ``application/json``; GET with query parameters (queries only).
+- A request that cannot be executed (malformed JSON, no query, a syntax or
+  validation error, bad variables) gets status 400 when the client accepts
+  ``application/graphql-response+json``, and 200 with ``errors`` under plain
+  ``application/json``, as the specification asks.
+- Every error carries ``extensions.code``; unexpected errors are masked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from strawberry.utils.graphiql import get_graphiql_html
+
+from defalto_gql.errors import DefaltoError
+from defalto_gql.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+class RequestError(Exception):
+    """A request that is not a GraphQL request at all."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def error_code(error: GraphQLError) -> dict[str, Any]:
+    original = error.original_error
+    if isinstance(original, DefaltoError):
+        return original.extensions()
+    if original is not None:
+        return {"code": "INTERNAL_SERVER_ERROR"}
+    if error.message.startswith("Syntax Error"):
+        return {"code": "GRAPHQL_PARSE_FAILED"}
+    if error.message.startswith("Variable '$"):
+        return {"code": "BAD_USER_INPUT"}
+    return {"code": "GRAPHQL_VALIDATION_FAILED"}
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    original = error.original_error
+    found: dict[str, Any] = {"message": error.message}
+    if original is not None and not isinstance(original, (DefaltoError, GraphQLError)):
+        found["message"] = "Internal server error"
+    if error.locations:
+        found["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if error.path:
+        found["path"] = error.path
+    found["extensions"] = {**(error.extensions or {}), **error_code(error)}
+    return found
+
+
+def _media_type(request: Request) -> str:
+    accept = request.headers.get("accept", "")
+    return GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else "application/json"
+
+
+def _respond(body: dict[str, Any], status: int, media_type: str) -> Response:
+    return JSONResponse(body, status_code=status, media_type=media_type)
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    if request.method == "GET":
+        params: dict[str, Any] = dict(request.query_params)
+        if "variables" in params:
+            try:
+                params["variables"] = json.loads(params["variables"])
+            except json.JSONDecodeError:
+                raise RequestError("variables is not valid JSON") from None
+        return params
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type != "application/json":
+        raise RequestError("send a JSON body with Content-Type: application/json", 415)
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RequestError("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise RequestError("the request body must be a JSON object")
+    return body
+
+
+def _check(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | None]:
+    query, variables = params.get("query"), params.get("variables")
+    operation = params.get("operationName")
+    if not isinstance(query, str) or not query.strip():
+        raise RequestError("the request has no query string")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestError("variables must be a JSON object")
+    if operation is not None and not isinstance(operation, str):
+        raise RequestError("operationName must be a string")
+    return query, variables, operation
+
+
+def _is_mutation(query: str, operation: str | None) -> bool:
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    for node in document.definitions:
+        if isinstance(node, OperationDefinitionNode) and (
+            operation is None or (node.name and node.name.value == operation)
+        ):
+            return node.operation != OperationType.QUERY
+    return False
+
+
+async def graphql_endpoint(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    media_type = _media_type(request)
+    wants_page = "text/html" in request.headers.get("accept", "")
+    if request.method == "GET" and wants_page and "query" not in request.query_params:
+        return HTMLResponse(get_graphiql_html())
+    try:
+        query, variables, operation = _check(await _params(request))
+        if request.method == "GET" and _is_mutation(query, operation):
+            raise RequestError("mutations need POST", 405)
+    except RequestError as problem:
+        body = {"errors": [{"message": problem.message,
+                            "extensions": {"code": "BAD_REQUEST"}}]}
+        headers = {"Allow": "POST"} if problem.status == 405 else None
+        return JSONResponse(body, status_code=problem.status, media_type=media_type,
+                            headers=headers)
+
+    generation = runtime.generation()
+    result = await generation.schema.execute(
+        query, variable_values=variables, operation_name=operation,
+        context_value=runtime.context(generation, request),
+    )
+    body: dict[str, Any] = {}
+    not_executed = result.data is None and result.errors and all(
+        e.path is None for e in result.errors
+    )
+    if not not_executed:
+        body["data"] = result.data
+    if result.errors:
+        body["errors"] = [format_error(e) for e in result.errors]
+    status = 400 if not_executed and media_type == GRAPHQL_RESPONSE else 200
+    return _respond(body, status, media_type)

@@ -1,0 +1,154 @@
+"""The running server's state: engine, current data model and schema, and how they change.
+
+A metadata change produces a new ``Generation`` (data model + schema) that is
+swapped in with one assignment; a request holds on to the generation it
+started with, so it finishes on the schema it was validated against.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.types import ExecutionContext
+
+from defalto_gql.config import Settings
+from defalto_gql.errors import DefaltoError
+from defalto_gql.metadata.loader import current_version, load_snapshot
+from defalto_gql.records.context import RecordContext
+from defalto_gql.records.datamodel import DataModel, build_datamodel
+from defalto_gql.schema.builder import SchemaBuilder
+from defalto_gql.schema.context import RequestContext
+
+logger = logging.getLogger(__name__)
+
+
+class DefaltoSchema(strawberry.Schema):
+    """Logs expected client errors at DEBUG and only the unexpected at ERROR."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            original = error.original_error
+            if original is None or isinstance(original, DefaltoError):
+                logger.debug("client error: %s", error.message)
+            else:
+                logger.error("unexpected error in %s", error.path, exc_info=original)
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One metadata version's data model and schema."""
+
+    model: DataModel
+    schema: strawberry.Schema
+    build_seconds: float
+
+    @property
+    def version(self) -> int:
+        return self.model.snapshot.version
+
+
+def build_generation(model: DataModel) -> Generation:
+    started = time.perf_counter()
+    builder = SchemaBuilder(model)
+    schema = builder.build(
+        schema_class=DefaltoSchema,
+        extensions=[ParserCache(maxsize=256), ValidationCache(maxsize=256)],
+    )
+    return Generation(model, schema, time.perf_counter() - started)
+
+
+class Runtime:
+    """Holds the engine and the current generation; rebuilds when metadata changes."""
+
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.current: Generation | None = None
+        self._lock = asyncio.Lock()
+
+    async def refresh(self) -> Generation:
+        """Load metadata and swap in a new generation if its version moved."""
+        async with self._lock:
+            async with self.engine.connect() as conn:
+                version = await current_version(conn)
+                if self.current is not None and self.current.version >= version:
+                    return self.current
+                snapshot = await load_snapshot(conn)
+            generation = build_generation(build_datamodel(snapshot))
+            self.current = generation
+            logger.info("schema in service", extra={
+                "version": generation.version, "build_seconds": round(generation.build_seconds, 3)
+            })
+            return generation
+
+    def generation(self) -> Generation:
+        if self.current is None:
+            raise RuntimeError("the runtime has not loaded its metadata yet; call refresh()")
+        return self.current
+
+    def context(self, generation: Generation, request: Any = None) -> RequestContext:
+        records = RecordContext(
+            engine=self.engine,
+            model=generation.model,
+            max_page_size=self.settings.max_page_size,
+            default_page_size=self.settings.default_page_size,
+        )
+        return RequestContext(records=records, request=request)
+
+    async def execute(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        """Run one operation in process (demo data, CLI); raises on any error."""
+        generation = self.generation()
+        result = await generation.schema.execute(
+            query, variable_values=variables, context_value=self.context(generation)
+        )
+        if result.errors:
+            raise result.errors[0]
+        return result.data
+
+
+def raw_dsn(engine: AsyncEngine) -> str:
+    """The engine's URL for a plain asyncpg connection."""
+    url = engine.url.set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+async def watch_metadata(runtime: Runtime, poll_seconds: float = 5.0) -> None:
+    """Follow metadata changes: LISTEN for NOTIFY, and poll as a catch-up.
+
+    A dropped listener connection is reopened; after each (re)connect the
+    version is checked, so a change missed while disconnected is still served.
+    """
+    import asyncpg
+
+    while True:
+        conn = None
+        try:
+            conn = await asyncpg.connect(raw_dsn(runtime.engine))
+            wake = asyncio.Event()
+            await conn.add_listener("defalto_metadata", lambda *_: wake.set())
+            await runtime.refresh()
+            while not conn.is_closed():
+                try:
+                    await asyncio.wait_for(wake.wait(), poll_seconds)
+                except TimeoutError:
+                    pass
+                wake.clear()
+                await runtime.refresh()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.warning("metadata listener lost its connection; reconnecting", exc_info=True)
+            await asyncio.sleep(1.0)
+        finally:
+            if conn is not None and not conn.is_closed():
+                await conn.close()
