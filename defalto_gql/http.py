@@ -17,7 +17,7 @@ from typing import Any
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from strawberry.utils.graphiql import get_graphiql_html
+from strawberry.http.ides import get_graphql_ide_html
 
 from defalto_gql.errors import DefaltoError
 from defalto_gql.runtime import Runtime
@@ -121,7 +121,7 @@ async def graphql_endpoint(request: Request) -> Response:
     media_type = _media_type(request)
     wants_page = "text/html" in request.headers.get("accept", "")
     if request.method == "GET" and wants_page and "query" not in request.query_params:
-        return HTMLResponse(get_graphiql_html())
+        return HTMLResponse(get_graphql_ide_html("graphiql"))
     try:
         query, variables, operation = _check(await _params(request))
         if request.method == "GET" and _is_mutation(query, operation):

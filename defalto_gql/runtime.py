@@ -62,7 +62,7 @@ def build_generation(model: DataModel) -> Generation:
     builder = SchemaBuilder(model)
     schema = builder.build(
         schema_class=DefaltoSchema,
-        extensions=[ParserCache(maxsize=256), ValidationCache(maxsize=256)],
+        extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
     )
     return Generation(model, schema, time.perf_counter() - started)
 
