@@ -414,8 +414,10 @@ def write_json(results: list[Result], options: Options) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    # pgserver narrates every pg_ctl call at INFO; only its problems matter here.
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    # pgserver narrates every pg_ctl call and httpx every request at INFO; logging each
+    # request would also cost the CPU the server shares. Only their problems matter here.
+    for name in ("pgserver", "httpx"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     options = parse_args(argv)
     results = asyncio.run(run(options))
     print_table(results, options)
