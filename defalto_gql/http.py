@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
@@ -35,17 +36,29 @@ class RequestError(Exception):
         self.message, self.status = message, status
 
 
+# graphql-core's messages for variable values it cannot coerce (3.2 and 3.3 wordings).
+# Validation messages also start with "Variable '$" ("... is never used"), so the
+# prefix alone does not tell a bad value from a bad document.
+BAD_VARIABLE = re.compile(
+    r"^Variable (values are nested too deeply"
+    r"|'\$\w+' (has|got) invalid (default )?value"
+    r"|'\$\w+' of (required|non-null) type)"
+)
+
+
 def error_code(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     if isinstance(original, DefaltoError):
         return original.extensions()
-    if original is not None:
-        return {"code": "INTERNAL_SERVER_ERROR"}
-    if error.message.startswith("Syntax Error"):
-        return {"code": "GRAPHQL_PARSE_FAILED"}
-    if error.message.startswith("Variable '$"):
-        return {"code": "BAD_USER_INPUT"}
-    return {"code": "GRAPHQL_VALIDATION_FAILED"}
+    if error.path is None:
+        # Raised before execution: the request is at fault, whatever the cause
+        # (a variable's scalar may fail with a plain ValueError).
+        if error.message.startswith("Syntax Error"):
+            return {"code": "GRAPHQL_PARSE_FAILED"}
+        if BAD_VARIABLE.match(error.message):
+            return {"code": "BAD_USER_INPUT"}
+        return {"code": "GRAPHQL_VALIDATION_FAILED"}
+    return {"code": "INTERNAL_SERVER_ERROR"}
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
@@ -127,10 +140,10 @@ async def graphql_endpoint(request: Request) -> Response:
         if request.method == "GET" and _is_mutation(query, operation):
             raise RequestError("mutations need POST", 405)
     except RequestError as problem:
-        body = {"errors": [{"message": problem.message,
-                            "extensions": {"code": "BAD_REQUEST"}}]}
+        refusal = {"errors": [{"message": problem.message,
+                               "extensions": {"code": "BAD_REQUEST"}}]}
         headers = {"Allow": "POST"} if problem.status == 405 else None
-        return JSONResponse(body, status_code=problem.status, media_type=media_type,
+        return JSONResponse(refusal, status_code=problem.status, media_type=media_type,
                             headers=headers)
 
     generation = runtime.generation()
