@@ -116,17 +116,35 @@ def _check(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | No
     return query, variables, operation
 
 
-def _is_mutation(query: str, operation: str | None) -> bool:
+class OperationError(Exception):
+    """A document that parses but names no single operation to run (a request error)."""
+
+
+def _operation(query: str, name: str | None) -> OperationDefinitionNode | None:
+    """The operation the request asks for; None when the document does not parse.
+
+    strawberry raises instead of reporting when the operation cannot be found,
+    and runs the first of several unnamed ones, so the choice is made here.
+    """
     try:
         document = parse(query)
     except GraphQLError:
-        return False
-    for node in document.definitions:
-        if isinstance(node, OperationDefinitionNode) and (
-            operation is None or (node.name and node.name.value == operation)
-        ):
-            return node.operation != OperationType.QUERY
-    return False
+        return None  # execution reports the syntax error
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is not None:
+        found = [d for d in operations if d.name and d.name.value == name]
+        if not found:
+            raise OperationError(f"the document has no operation named '{name}'")
+        return found[0]
+    if len(operations) != 1:
+        raise OperationError("the document must hold exactly one operation, "
+                             "or name the one to run in operationName")
+    return operations[0]
+
+
+def _not_executed(message: str, code: str, media_type: str) -> Response:
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return _respond(body, 400 if media_type == GRAPHQL_RESPONSE else 200, media_type)
 
 
 async def graphql_endpoint(request: Request) -> Response:
@@ -137,7 +155,8 @@ async def graphql_endpoint(request: Request) -> Response:
         return HTMLResponse(get_graphql_ide_html("graphiql"))
     try:
         query, variables, operation = _check(await _params(request))
-        if request.method == "GET" and _is_mutation(query, operation):
+        chosen = _operation(query, operation)
+        if request.method == "GET" and chosen and chosen.operation != OperationType.QUERY:
             raise RequestError("mutations need POST", 405)
     except RequestError as problem:
         refusal = {"errors": [{"message": problem.message,
@@ -145,6 +164,8 @@ async def graphql_endpoint(request: Request) -> Response:
         headers = {"Allow": "POST"} if problem.status == 405 else None
         return JSONResponse(refusal, status_code=problem.status, media_type=media_type,
                             headers=headers)
+    except OperationError as problem:
+        return _not_executed(str(problem), "OPERATION_RESOLUTION_FAILURE", media_type)
 
     generation = runtime.generation()
     result = await generation.schema.execute(
