@@ -59,14 +59,17 @@ def _part(
             return sa.or_(sa.false(), *(build_filter(ctx, module, table, v, depth + 1)
                                        for v in value))
         case "not":
-            return sa.not_(build_filter(ctx, module, table, value, depth + 1))
+            # IS NOT TRUE, not NOT: a row where the inner condition is unknown (an
+            # empty value) does not satisfy it, so "not" keeps it, as neq does.
+            return build_filter(ctx, module, table, value, depth + 1).is_not(sa.true())
     f = module.fields_by_name.get(key)
     if f is not None:
         if f.type_key == "reference":
             return _through_reference(ctx, f, table, value, depth)
         return _operators(f, table, value)
     if key.endswith("Id") and _reference(module, key[:-2]):
-        return _operators(_reference(module, key[:-2]), table, value)  # type: ignore[arg-type]
+        return _operators(_reference(module, key[:-2]), table, value,  # type: ignore[arg-type]
+                          name=key)
     if key.endswith("Module") and _reference(module, key[:-6]):
         ref = _reference(module, key[:-6])
         assert ref is not None
@@ -80,14 +83,19 @@ def _reference(module: ModuleDef, name: str) -> FieldDef | None:
     return f if f is not None and f.type_key == "reference" else None
 
 
-def _clause(f: FieldDef, table: sa.Table, op: str, operand: Any) -> ColumnElement[bool]:
+def _clause(
+    f: FieldDef, table: sa.Table, op: str, operand: Any, name: str | None = None
+) -> ColumnElement[bool]:
     try:
         return f.type.filter_clause(f, table, op, operand)
     except ValueError as exc:
-        raise BadUserInput(f"filter on {f.name}: {exc}", field=f.name) from None
+        # Named as the client wrote it: ``accountId`` rather than ``account``.
+        raise BadUserInput(f"filter on {name or f.name}: {exc}", field=name or f.name) from None
 
 
-def _operators(f: FieldDef, table: sa.Table, ops: dict[str, Any]) -> ColumnElement[bool]:
+def _operators(
+    f: FieldDef, table: sa.Table, ops: dict[str, Any], name: str | None = None
+) -> ColumnElement[bool]:
     clauses = []
     for op, operand in ops.items():
         if operand is None:
@@ -96,7 +104,7 @@ def _operators(f: FieldDef, table: sa.Table, ops: dict[str, Any]) -> ColumnEleme
             clauses += [_clause(f, table, f"{op}.{inner}", v)
                         for inner, v in operand.items() if v is not None]
         else:
-            clauses.append(_clause(f, table, op, operand))
+            clauses.append(_clause(f, table, op, operand, name))
     return sa.and_(sa.true(), *clauses)
 
 
