@@ -55,7 +55,9 @@ class RelatedList:
         assert self.relation is not None
         link = ctx.tables.links[self.relation.name].alias()
         _, _, own, other = self.relation.side(self.owner)
-        return sa.exists().where(link.c[own] == parent.c.id, link.c[other] == child.c.id)
+        # Correlated explicitly: the parent sits two SELECTs out, beyond auto-correlation.
+        return sa.exists().where(link.c[own] == parent.c.id, link.c[other] == child.c.id) \
+            .correlate_except(link)
 
 
 @dataclass
