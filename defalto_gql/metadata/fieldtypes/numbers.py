@@ -103,6 +103,11 @@ class DecimalType(FieldType):
     def parse_text(self, f: FieldDef, text: str) -> Any:
         return parse_number_text(text)
 
+    def filter_operand(self, f: FieldDef, value: Any) -> Any:
+        # Bound as plain NUMERIC: a cast to the column's NUMERIC(p, s) would round
+        # the operand (999.989 > amount becoming 999.99 > amount).
+        return sa.literal(value, sa.Numeric())
+
 
 class PercentType(DecimalType):
     key = "percent"
@@ -170,5 +175,6 @@ class CurrencyType(DecimalType):
     ) -> ColumnElement[bool]:
         # The schema layer passes ("amount"|"currency", operator) pairs as op.
         part, inner = op.split(".", 1)
-        column = table.c[f.column] if part == "amount" else table.c[self.currency_column(f)]
-        return compare(column, inner, operand)
+        if part == "amount":
+            return compare(table.c[f.column], inner, self._operand(f, inner, operand))
+        return compare(table.c[self.currency_column(f)], inner, operand)
