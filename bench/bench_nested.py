@@ -9,9 +9,10 @@ each. Failed requests (a status other than 200, errors in the body, timeouts)
 are counted and reported apart.
 
 The database is a scratch one, ``defalto_bench``, created and dropped on the
-PostgreSQL server that ``DEFALTO_DATABASE_URL`` names, else on the local one at
-127.0.0.1:5432, else on an embedded pgserver in a temporary folder. The server
-and the load generator share the machine, so the figures are a lower bound.
+PostgreSQL server that ``DEFALTO_DATABASE_URL`` names (which must answer), else
+on the local one at 127.0.0.1:5432, else (or with ``--embedded``) on an embedded
+pgserver in a temporary folder. The server and the load generator share the
+machine, so the figures are a lower bound.
 
     python bench/bench_nested.py --accounts 100 --contacts 10 [--json results.json]
 """
@@ -25,6 +26,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -76,6 +78,7 @@ class Options:
     warmup: float
     duration: float
     json_path: Path | None
+    embedded: bool
 
 
 @dataclass
@@ -122,13 +125,21 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured")
     parser.add_argument("--json", type=Path, dest="json_path", help="also write results here")
+    parser.add_argument(
+        "--embedded",
+        action="store_true",
+        help="use an embedded PostgreSQL even if one is reachable",
+    )
     args = parser.parse_args(argv)
     return Options(**vars(args))
 
 
 async def run(options: Options) -> list[Result]:
     """Set everything up, measure both queries, tear everything down."""
-    async with scratch_database() as database_url, running_server(database_url) as endpoint:
+    async with (
+        scratch_database(options.embedded) as database_url,
+        running_server(database_url) as endpoint,
+    ):
         limits = httpx.Limits(
             max_connections=options.concurrency, max_keepalive_connections=options.concurrency
         )
@@ -147,12 +158,11 @@ async def run(options: Options) -> list[Result]:
 
 
 @contextlib.asynccontextmanager
-async def scratch_database() -> AsyncIterator[str]:
+async def scratch_database(force_embedded: bool = False) -> AsyncIterator[str]:
     """Yield the URL of a fresh ``defalto_bench`` database; drop it afterwards."""
-    admin = os.environ.get("DEFALTO_DATABASE_URL") or LOCAL_SERVER
     embedded = None
-    if not await _reachable(admin):
-        logger.info("no PostgreSQL at %s; starting an embedded one", _without_password(admin))
+    admin = await _admin_url() if not force_embedded else None
+    if admin is None:
         embedded, admin = _start_embedded()
     try:
         await _admin_sql(admin, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
@@ -163,6 +173,22 @@ async def scratch_database() -> AsyncIterator[str]:
         if embedded is not None:
             embedded.stop()
             shutil.rmtree(embedded.data_dir, ignore_errors=True)
+
+
+async def _admin_url() -> str | None:
+    """The server to create the scratch database on; None means start an embedded one."""
+    configured = os.environ.get("DEFALTO_DATABASE_URL")
+    if configured:
+        # A server named on purpose and not answering is an error, not a reason to swap.
+        if not await _reachable(configured):
+            raise RuntimeError(
+                f"DEFALTO_DATABASE_URL {_without_password(configured)} does not answer"
+            )
+        return configured
+    if await _reachable(LOCAL_SERVER):
+        return LOCAL_SERVER
+    logger.info("no PostgreSQL at %s; starting an embedded one", LOCAL_SERVER)
+    return None
 
 
 def _plain(url: str) -> str:
@@ -348,12 +374,14 @@ async def measure(
     result = Result(label)
     begin = time.perf_counter() + options.warmup
     end = begin + options.duration
-    workers = [
-        _worker(client, endpoint, json.dumps(payload).encode(), result, begin, end)
-        for _ in range(options.concurrency)
-    ]
+    body = json.dumps(payload).encode()
     # Bounded: every request has its own timeout, and the whole run has one too.
-    await asyncio.wait_for(asyncio.gather(*workers), options.warmup + options.duration + 60)
+    async with (
+        asyncio.timeout(options.warmup + options.duration + 60),
+        asyncio.TaskGroup() as group,
+    ):
+        for _ in range(options.concurrency):
+            group.create_task(_worker(client, endpoint, body, result, begin, end))
     result.seconds = options.duration
     logger.info("measured %s: %s ok, %s failed", label, result.ok, result.failed)
     return result
@@ -419,7 +447,16 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("pgserver", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
     options = parse_args(argv)
-    results = asyncio.run(run(options))
+    # Stopped by a process manager or a timeout: clean up as for Ctrl-C.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        results = asyncio.run(run(options))
+    except RuntimeError as error:  # GraphQLFailure included
+        logger.error("benchmark aborted: %s", error)
+        return 2
+    except KeyboardInterrupt:
+        logger.warning("interrupted; the server was stopped and the scratch database dropped")
+        return 130
     print_table(results, options)
     if options.json_path is not None:
         write_json(results, options)
