@@ -91,6 +91,13 @@ class Runtime:
             })
             return generation
 
+    async def install(self, generation: Generation) -> None:
+        """Serve a generation built elsewhere (by a metadata change), unless one is newer."""
+        async with self._lock:
+            if self.current is None or generation.version > self.current.version:
+                self.current = generation
+                logger.info("schema in service", extra={"version": generation.version})
+
     def generation(self) -> Generation:
         if self.current is None:
             raise RuntimeError("the runtime has not loaded its metadata yet; call refresh()")
@@ -103,7 +110,7 @@ class Runtime:
             max_page_size=self.settings.max_page_size,
             default_page_size=self.settings.default_page_size,
         )
-        return RequestContext(records=records, request=request)
+        return RequestContext(records=records, request=request, runtime=self)
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> Any:
         """Run one operation in process (demo data, CLI); raises on any error."""

@@ -54,7 +54,8 @@ async def add_field_columns(
 
 
 async def _index(conn: AsyncConnection, table: str, columns: list[str], unique: bool) -> None:
-    name = quote(f"{table}_{'_'.join(columns)}"[:63])
+    suffix = "_unique" if unique else ""
+    name = quote(f"{table}_{'_'.join(columns)}"[: 63 - len(suffix)] + suffix)
     kind = "UNIQUE INDEX" if unique else "INDEX"
     listed = ", ".join(quote(c) for c in columns)
     # Uniqueness holds among live records; a soft-deleted duplicate does not block.

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from defalto_gql.db import ddl
@@ -24,6 +26,7 @@ from defalto_gql.metadata.naming import (
     CUSTOM_COLUMN_PREFIX,
     NAME_PATTERN,
     camel,
+    module_clash,
     normalised,
     pascal,
     snake,
@@ -72,26 +75,35 @@ async def create_module(conn: AsyncConnection, spec: dict[str, Any], *, shipped:
     label = str(spec.get("label") or spec.get("name") or "").strip()
     name = spec.get("name") or pascal(label)
     if not label or not name or not NAME_PATTERN.match(name) or not name[0].isupper():
-        raise BadUserInput(f"{name!r} is not a usable module name", field="name")
-    plural = spec.get("plural") or pascal(spec.get("pluralLabel") or f"{label}s")
-    existing = await conn.exec_driver_sql(
+        raise BadUserInput(
+            f"{name!r} is not a usable module name: start with a capital letter, then "
+            "letters and digits only", field="name",
+        )
+    plural_label = spec.get("pluralLabel") or f"{label}s"
+    plural = spec.get("plural") or pascal(plural_label)
+    if not NAME_PATTERN.match(plural) or normalised(plural) == normalised(name):
+        raise BadUserInput(f"{plural!r} is not a usable plural for {name!r}", field="plural")
+    others = [tuple(r) for r in await conn.exec_driver_sql(
         "SELECT name, plural FROM dg_modules WHERE deleted_at IS NULL"
-    )
-    for other, other_plural in existing:
-        taken = {normalised(other), normalised(other_plural)}
-        if normalised(name) in taken or normalised(plural) in taken:
-            raise BadUserInput(f"{name!r} clashes with the module {other!r}", field="name")
-    table = spec.get("table") or (f"m_{snake(name)}" if shipped else f"x_{snake(name)}")
+    )]
+    clash = module_clash(name, plural, others)  # type: ignore[arg-type]
+    if clash:
+        raise BadUserInput(f"module {name!r} clashes with {clash}", field="name")
+    table = await _table_name(conn, spec.get("table") or
+                              (f"m_{snake(name)}" if shipped else f"x_{snake(name)}"))
     prefix = spec.get("recordPrefix")
+    if prefix is not None and not re.fullmatch(r"[A-Z][A-Z0-9]{0,9}", prefix):
+        raise BadUserInput("a record prefix is 1 to 10 capital letters or digits",
+                           field="recordPrefix")
     row = await _one(
         conn,
         "INSERT INTO dg_modules (name, plural, label, plural_label, description, table_name, "
         "record_prefix, label_field, shipped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
         "RETURNING *",
-        name, plural, label, spec.get("pluralLabel") or f"{label}s", spec.get("description"),
+        name, plural, label, plural_label, spec.get("description"),
         table, prefix, spec.get("labelField") or "name", shipped,
     )
-    for position, block in enumerate(spec.get("blocks", [])):
+    for position, block in enumerate(spec.get("blocks") or []):
         await conn.exec_driver_sql(
             "INSERT INTO dg_blocks (module_id, name, label, position) VALUES ($1, $2, $3, $4)",
             (row["id"], block["name"], block.get("label", block["name"]), position),
@@ -100,6 +112,18 @@ async def create_module(conn: AsyncConnection, spec: dict[str, Any], *, shipped:
     await bump_version(conn)
     logger.info("module created", extra={"module": name})
     return int(row["id"])
+
+
+async def _table_name(conn: AsyncConnection, base: str) -> str:
+    """A table name no module ever had (deleted ones keep theirs until purged, and after)."""
+    used = {t for (t,) in await conn.exec_driver_sql("SELECT table_name FROM dg_modules")}
+    used |= {t for (t,) in await conn.exec_driver_sql(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+    )}
+    table, n = base[:50], 2
+    while table in used:
+        table, n = f"{base[:50]}_{n}", n + 1
+    return table
 
 
 async def _taken_names(conn: AsyncConnection, module_id: int) -> dict[str, str]:
@@ -230,9 +254,29 @@ async def create_field(
     f = FieldDef(id=created["id"], module=module, name=name, label=label, type_key=type_key,
                  column=column, unique=bool(spec.get("unique")), options=options)
     await ddl.add_field_columns(conn, _module_def(row), f, target_table)
+    if spec.get("default") is not None:
+        await _backfill(conn, row["table_name"], f, values, spec["default"])
     await bump_version(conn)
     logger.info("field created", extra={"module": module, "field": name})
     return int(created["id"])
+
+
+async def _backfill(
+    conn: AsyncConnection, table: str, f: FieldDef, values: list[str], default: Any
+) -> None:
+    """Check a default value and give it to the records that already exist."""
+    f = FieldDef(**{**f.__dict__, "picklist": tuple(values)})
+    try:
+        columns = f.type.write(f, f.type.parse_text(f, default) if isinstance(default, str)
+                               and f.type_key not in ("text", "longtext", "picklist", "email",
+                                                      "phone", "url") else default)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise BadUserInput(f"default value: {exc}", field="default") from None
+    target = sa.table(table, *(sa.column(c) for c in columns))
+    await conn.execute(target.update().values(
+        {c: sa.bindparam(f"v_{c}", v, type_=f.type.columns(f)[i].type)
+         for i, (c, v) in enumerate(columns.items())}
+    ))
 
 
 async def _check_targets(

@@ -44,3 +44,37 @@ def snake(text: str) -> str:
 def normalised(name: str) -> str:
     """The form two names are compared in: ``my orders``, ``myOrders`` and ``my_orders`` match."""
     return "".join(words(name))
+
+
+# Type names the schema defines besides the per-module ones; a module may not take them.
+STATIC_TYPE_NAMES = frozenset({
+    "Query", "Mutation", "Subscription", "Node", "Money", "MoneyInput", "RecordRefInput",
+    "PageInfo", "OrderDirection", "NullState", "ID", "String", "Int", "Float", "Boolean",
+    "Decimal", "Date", "DateTime", "Time", "JSON", "Upload", "StringFilter", "IntFilter",
+    "DecimalFilter", "DateFilter", "DateTimeFilter", "TimeFilter", "BooleanFilter", "IDFilter",
+    "PicklistFilter", "MultiPicklistFilter", "JSONFilter", "MoneyFilter", "Module", "Field",
+    "Relation", "Block", "ModuleInput", "ModuleChangeInput", "FieldInput", "FieldChangeInput",
+    "RelationInput", "ConversionReport", "ConversionFailure", "PicklistRemoval", "FieldType",
+    "MetadataChange",
+})
+
+
+def type_names(name: str, plural: str) -> set[str]:
+    """Every GraphQL type name a module called ``name`` generates."""
+    suffixes = ("", "Edge", "Connection", "Filter", "OrderBy", "CreateInput", "UpdateInput")
+    return {f"{name}{suffix}" for suffix in suffixes} | {f"{plural}ListFilter"}
+
+
+def module_clash(name: str, plural: str, others: list[tuple[str, str]]) -> str | None:
+    """What a new module's names would collide with, or None when they are free."""
+    mine = {n.lower() for n in type_names(name, plural)}
+    for static in STATIC_TYPE_NAMES:
+        if static.lower() in mine:
+            return f"the built-in type {static!r}"
+    for other, other_plural in others:
+        if {normalised(name), normalised(plural)} & {normalised(other), normalised(other_plural)}:
+            return f"the module {other!r} (names compare without case, spaces or punctuation)"
+        theirs = {n.lower() for n in type_names(other, other_plural)}
+        if mine & theirs:
+            return f"the types of module {other!r} ({', '.join(sorted(mine & theirs))})"
+    return None

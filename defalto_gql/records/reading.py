@@ -164,7 +164,7 @@ async def related_pages(
         totals: dict[str, int] = {}
         if with_total:
             count = sa.select(parent, sa.func.count()).select_from(source).where(*base)
-            totals = dict((await conn.execute(count.group_by(parent))).tuples().all())
+            totals = {p: n for p, n in await conn.execute(count.group_by(parent))}
     pages = {}
     for pid in parent_ids:
         page = _page(ctx, related.target, grouped.get(pid, []), keys, size, forward, args)

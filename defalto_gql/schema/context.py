@@ -14,3 +14,4 @@ class RequestContext:
 
     records: RecordContext
     request: Any = None
+    runtime: Any = None

@@ -58,6 +58,9 @@ class PicklistType(FieldType):
         require_type(value, str, "a string")
         return check_choice(f, value)
 
+    def parse_text(self, f: FieldDef, text: str) -> Any:
+        return text.strip()
+
 
 class MultiPicklistType(FieldType):
     """Several picklist values, stored as a text array in the picklist's order."""
