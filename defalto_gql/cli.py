@@ -7,8 +7,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator
+from types import FrameType
 
 from defalto_gql import __version__
 from defalto_gql.config import Settings
@@ -47,9 +49,18 @@ async def _prepare(url: str, settings: Settings, demo: bool) -> None:
         await engine.dispose()
 
 
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    # After its graceful shutdown uvicorn raises the stop signal again with the
+    # handler it found installed; left at the default, SIGTERM would kill this
+    # process before the embedded PostgreSQL below is stopped.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, _stop)
     with database(settings) as url:
         asyncio.run(_prepare(url, settings, args.demo))
         # Workers read the URL from the environment (they start as new processes).

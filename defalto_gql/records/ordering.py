@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from defalto_gql.errors import BadUserInput
+from defalto_gql.metadata.fieldtypes.reference import IdType
 from defalto_gql.metadata.model import FieldDef, ModuleDef
 
 DIRECTIONS = ("AscNullsFirst", "AscNullsLast", "DescNullsFirst", "DescNullsLast")
@@ -132,10 +133,27 @@ def read_cursor(keys: list[SortKey], cursor: str, argument: str) -> list[Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         names, values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         decoded = [_decode(v) for v in values]
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, ArithmeticError):
         raise BadUserInput("is not a cursor this API produced", field=argument) from None
     if names != [k.field.name for k in keys] or len(decoded) != len(keys):
         raise BadUserInput(
             "this cursor belongs to a list with another orderBy", field=argument
         )
+    if not all(_fits(k, v) for k, v in zip(keys, decoded, strict=True)):
+        raise BadUserInput("is not a cursor this API produced", field=argument)
     return decoded
+
+
+def _fits(key: SortKey, value: Any) -> bool:
+    """Whether a cursor value suits its key's column, so a forged cursor never reaches SQL."""
+    if value is None:
+        return True
+    expected = key.expression.type.python_type
+    if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+        return False
+    if isinstance(key.field.type, IdType):
+        try:
+            key.field.type.validate(key.field, value)
+        except ValueError:
+            return False
+    return True

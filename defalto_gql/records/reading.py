@@ -155,8 +155,11 @@ async def related_pages(
         .where(*base, *window)
         .subquery()
     )
-    query = sa.select(inner).where(inner.c._rank <= size + 1).order_by(inner.c._parent,
-                                                                       inner.c._rank)
+    # inner.c["_parent"], not inner.c._parent: the attribute is the collection's own
+    # parent (every column), which silently ordered the rows by id first.
+    query = sa.select(inner).where(inner.c["_rank"] <= size + 1).order_by(
+        inner.c["_parent"], inner.c["_rank"]
+    )
     grouped: dict[str, list[Any]] = defaultdict(list)
     async with ctx.engine.connect() as conn:
         for row in (await conn.execute(query)).mappings():
