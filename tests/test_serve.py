@@ -1,0 +1,196 @@
+"""End to end: ``defalto serve`` as a real process, a real uvicorn, real HTTP.
+
+Most API tests run in process (tests/test_http.py); these check what only a
+real process shows: the command line, the port, the workers, a clean exit on
+SIGTERM, and the embedded PostgreSQL that starts and stops with the server and
+keeps its data between runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+
+from tests.conftest import drop_database, scratch_database
+
+DEFALTO = str(Path(sys.executable).with_name("defalto"))
+START_SECONDS = 120  # a first embedded start runs initdb and installs every module
+STOP_SECONDS = 60
+COUNTS = "{ accounts { totalCount } contacts { totalCount } deals { totalCount } }"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def environment(**settings: str | None) -> dict[str, str]:
+    """This environment without DEFALTO_* settings (but the log level), plus ``settings``."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("DEFALTO_") or k == "DEFALTO_LOG_LEVEL"}
+    env.update({k: v for k, v in settings.items() if v is not None})
+    return env
+
+
+class Served:
+    """A running ``defalto serve`` and a client for it."""
+
+    def __init__(self, process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+        self.process, self.url, self.log = process, url, log
+
+    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables},
+                              timeout=30)
+        body: dict[str, Any] = response.json()
+        assert response.status_code == 200, body
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def wait_until_healthy(served: Served) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if served.process.poll() is not None:
+            pytest.fail(f"defalto serve exited with {served.process.returncode}:\n"
+                        f"{served.output()}")
+        try:
+            if httpx.get(f"{served.url}/health", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    pytest.fail(f"defalto serve did not become healthy in {START_SECONDS} s:\n{served.output()}")
+
+
+@contextmanager
+def serve(env: dict[str, str], folder: Path, *options: str,
+          stop: signal.Signals = signal.SIGTERM) -> Iterator[Served]:
+    """Start ``defalto serve`` and wait for /health; on leaving, signal ``stop``, expect exit 0."""
+    port = free_port()
+    log = folder / f"serve-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [DEFALTO, "serve", "--host", "127.0.0.1", "--port", str(port), *options],
+            env=env, cwd=folder, stdout=out, stderr=subprocess.STDOUT,
+        )
+    served = Served(process, f"http://127.0.0.1:{port}", log)
+    try:
+        wait_until_healthy(served)
+        yield served
+    finally:
+        if process.poll() is None:
+            process.send_signal(stop)
+        try:
+            process.wait(STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            pytest.fail(f"defalto serve ignored {stop.name}:\n{served.output()}")
+    assert process.returncode == 0, served.output()
+
+
+@pytest.fixture
+async def scratch_url(server_url: str) -> AsyncIterator[str]:
+    """A database of its own, for a server process that installs its modules into it."""
+    url = await scratch_database(server_url)
+    yield url
+    await drop_database(server_url, url)
+
+
+def alive(process: psutil.Process) -> bool:
+    """Running and not a zombie (an orphan that nobody has reaped yet is not running)."""
+    try:
+        return bool(process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+
+
+def postgres_processes(data_dir: Path) -> list[psutil.Process]:
+    """PostgreSQL processes serving ``data_dir``, found by their command line."""
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if process.info["name"] == "postgres" and any(str(data_dir) in a for a in cmdline) \
+                and alive(process):
+            found.append(process)
+    return found
+
+
+CREATE_ACCOUNT = """
+mutation($name: String) { createAccount(data: {name: $name, employees: 12}) { id name version } }
+"""
+
+
+def test_serve_answers_queries_and_mutations_over_http(scratch_url: str, tmp_path: Path) -> None:
+    with serve(environment(DEFALTO_DATABASE_URL=scratch_url), tmp_path) as served:
+        created = served.graphql(CREATE_ACCOUNT, {"name": "Initech"})["createAccount"]
+        found = served.graphql("query($id: ID!) { account(id: $id) { name employees } }",
+                               {"id": created["id"]})
+        health = httpx.get(f"{served.url}/health").json()
+
+    assert created["version"] == 1
+    assert found == {"account": {"name": "Initech", "employees": 12}}
+    assert health["status"] == "ok"
+    assert f"GraphQL at {served.url}/graphql" in served.output()
+
+
+def test_serve_with_two_workers(scratch_url: str, tmp_path: Path) -> None:
+    with serve(environment(DEFALTO_DATABASE_URL=scratch_url), tmp_path,
+               "--workers", "2") as served:
+        workers = psutil.Process(served.process.pid).children(recursive=True)
+        names = [worker.name().lower() for worker in workers]
+        for number in range(20):
+            served.graphql(CREATE_ACCOUNT, {"name": f"Account {number}"})
+        total = served.graphql("{ accounts { totalCount } }")["accounts"]["totalCount"]
+
+    assert total == 20
+    assert len([name for name in names if "python" in name]) >= 2, names
+    assert not [worker for worker in workers if alive(worker)]
+
+
+def test_serve_demo_loads_the_demo_data_once(scratch_url: str, tmp_path: Path) -> None:
+    env = environment(DEFALTO_DATABASE_URL=scratch_url)
+
+    with serve(env, tmp_path, "--demo") as served:
+        first = served.graphql(COUNTS)
+    with serve(env, tmp_path, "--demo") as served:
+        second = served.graphql(COUNTS)
+
+    assert all(count["totalCount"] > 0 for count in first.values()), first
+    assert sum(count["totalCount"] for count in first.values()) >= 200
+    assert second == first
+
+
+def test_embedded_postgres_keeps_data_across_restarts_and_stops(tmp_path: Path) -> None:
+    data_dir = tmp_path / "defalto-data"
+    env = environment(DEFALTO_DATA_DIR=str(data_dir))
+
+    with serve(env, tmp_path, stop=signal.SIGINT) as served:  # Ctrl-C in a terminal
+        created = served.graphql(CREATE_ACCOUNT, {"name": "Umbrella"})["createAccount"]
+        assert postgres_processes(data_dir), "the embedded server should be running"
+    assert not postgres_processes(data_dir), "the embedded server outlived defalto serve"
+
+    with serve(env, tmp_path) as served:
+        found = served.graphql("{ accounts { edges { node { id name } } } }")
+
+    assert found["accounts"]["edges"] == [{"node": {"id": created["id"], "name": "Umbrella"}}]
+    assert not postgres_processes(data_dir)
+    assert not (data_dir / "postmaster.pid").exists()
