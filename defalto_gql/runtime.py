@@ -29,6 +29,9 @@ from defalto_gql.schema.context import RequestContext
 
 logger = logging.getLogger(__name__)
 
+# application_name of the LISTEN connection, so operators (and tests) can find it.
+LISTENER_NAME = "defalto-metadata-listener"
+
 
 class DefaltoSchema(strawberry.Schema):
     """Logs expected client errors at DEBUG and only the unexpected at ERROR."""
@@ -140,7 +143,9 @@ async def watch_metadata(runtime: Runtime, poll_seconds: float = 5.0) -> None:
     while True:
         conn = None
         try:
-            conn = await asyncpg.connect(raw_dsn(runtime.engine))
+            conn = await asyncpg.connect(
+                raw_dsn(runtime.engine), server_settings={"application_name": LISTENER_NAME}
+            )
             wake = asyncio.Event()
             await conn.add_listener("defalto_metadata", lambda *_: wake.set())
             await runtime.refresh()

@@ -72,7 +72,7 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
     await drop_database(server_url, url)
 
 
-def test_settings(**changes: Any) -> Settings:
+def settings_for_tests(**changes: Any) -> Settings:
     base = Settings.from_env()
     values = {**base.__dict__, "database_url": None, **changes}
     return Settings(**values)
@@ -114,7 +114,7 @@ class Api:
 
 @pytest.fixture(scope="session")
 async def api(database_url: str) -> AsyncIterator[Api]:
-    app = create_app(test_settings(), database_url=database_url)
+    app = create_app(settings_for_tests(), database_url=database_url)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

@@ -110,7 +110,7 @@ async def create_module(conn: AsyncConnection, spec: dict[str, Any], *, shipped:
         )
     await ddl.create_module_table(conn, _module_def(row))
     await bump_version(conn)
-    logger.info("module created", extra={"module": name})
+    logger.info("module created", extra={"module_name": name})
     return int(row["id"])
 
 
@@ -257,7 +257,7 @@ async def create_field(
     if spec.get("default") is not None:
         await _backfill(conn, row["table_name"], f, values, spec["default"])
     await bump_version(conn)
-    logger.info("field created", extra={"module": module, "field": name})
+    logger.info("field created", extra={"module_name": module, "field": name})
     return int(created["id"])
 
 

@@ -101,7 +101,7 @@ async def delete_module(conn: AsyncConnection, name: str) -> None:
     await conn.exec_driver_sql("UPDATE dg_modules SET deleted_at = now() WHERE id = $1",
                                (row["id"],))
     await bump_version(conn)
-    logger.info("module deleted", extra={"module": name})
+    logger.info("module deleted", extra={"module_name": name})
 
 
 async def restore_module(conn: AsyncConnection, name: str) -> None:
@@ -115,7 +115,7 @@ async def restore_module(conn: AsyncConnection, name: str) -> None:
     await conn.exec_driver_sql("UPDATE dg_modules SET deleted_at = NULL WHERE id = $1",
                                (row["id"],))
     await bump_version(conn)
-    logger.info("module restored", extra={"module": name})
+    logger.info("module restored", extra={"module_name": name})
 
 
 async def purge_module(conn: AsyncConnection, name: str) -> None:
@@ -136,7 +136,7 @@ async def purge_module(conn: AsyncConnection, name: str) -> None:
     await conn.exec_driver_sql("UPDATE dg_modules SET purged_at = now() WHERE id = $1",
                                (row["id"],))
     await bump_version(conn)
-    logger.info("module purged", extra={"module": name})
+    logger.info("module purged", extra={"module_name": name})
 
 
 # -- fields ----------------------------------------------------------------------
@@ -184,7 +184,7 @@ async def update_field(
         await conn.exec_driver_sql("UPDATE dg_fields SET block_id = $1 WHERE id = $2",
                                    (block["id"], row["id"]))
     await bump_version(conn)
-    logger.info("field changed", extra={"module": module, "field": name, "now": new_name})
+    logger.info("field changed", extra={"module_name": module, "field": name, "now": new_name})
     return str(new_name)
 
 
@@ -230,7 +230,7 @@ async def delete_field(conn: AsyncConnection, module: str, name: str) -> None:
     await conn.exec_driver_sql("UPDATE dg_fields SET deleted_at = now() WHERE id = $1",
                                (row["id"],))
     await bump_version(conn)
-    logger.info("field deleted", extra={"module": module, "field": name})
+    logger.info("field deleted", extra={"module_name": module, "field": name})
 
 
 async def restore_field(conn: AsyncConnection, module: str, name: str) -> None:
@@ -241,7 +241,7 @@ async def restore_field(conn: AsyncConnection, module: str, name: str) -> None:
     await conn.exec_driver_sql("UPDATE dg_fields SET deleted_at = NULL WHERE id = $1",
                                (row["id"],))
     await bump_version(conn)
-    logger.info("field restored", extra={"module": module, "field": name})
+    logger.info("field restored", extra={"module_name": module, "field": name})
 
 
 async def purge_field(conn: AsyncConnection, module: str, name: str) -> None:
@@ -255,7 +255,7 @@ async def purge_field(conn: AsyncConnection, module: str, name: str) -> None:
     await conn.exec_driver_sql("UPDATE dg_fields SET purged_at = now() WHERE id = $1",
                                (row["id"],))
     await bump_version(conn)
-    logger.info("field purged", extra={"module": module, "field": name})
+    logger.info("field purged", extra={"module_name": module, "field": name})
 
 
 # -- relations -------------------------------------------------------------------

@@ -149,7 +149,7 @@ async def convert_field(
         )
     await _apply(conn, mod, row, new, converted)
     report.applied = True
-    logger.info("field converted", extra={"module": module, "field": name, "to": to_type,
+    logger.info("field converted", extra={"module_name": module, "field": name, "to": to_type,
                                           "values": report.convertible})
     return report
 

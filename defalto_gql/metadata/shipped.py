@@ -54,7 +54,7 @@ async def install_shipped(engine: AsyncEngine, folder: Path | None = None) -> in
                     await admin.create_relation(conn, relation, shipped=True)
                     created += 1
     if created:
-        logger.info("shipped metadata installed", extra={"created": created})
+        logger.info("shipped metadata installed", extra={"created_count": created})
     return created
 
 

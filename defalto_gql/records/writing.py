@@ -56,7 +56,7 @@ async def create_many(
         with translated(module, items):
             result = await conn.execute(table.insert().values(full).returning(table))
             created = [ctx.model.to_record(module_name, r) for r in result.mappings()]
-    logger.debug("records created", extra={"module": module_name, "count": len(created)})
+    logger.debug("records created", extra={"module_name": module_name, "count": len(created)})
     return created
 
 
