@@ -8,11 +8,9 @@ keeps its data between runs.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -24,8 +22,8 @@ import psutil
 import pytest
 
 from tests.conftest import drop_database, scratch_database
+from tests.processes import DEFALTO, alive, environment, postgres_processes
 
-DEFALTO = str(Path(sys.executable).with_name("defalto"))
 START_SECONDS = 120  # a first embedded start runs initdb and installs every module
 STOP_SECONDS = 60
 COUNTS = "{ accounts { totalCount } contacts { totalCount } deals { totalCount } }"
@@ -36,14 +34,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def environment(**settings: str | None) -> dict[str, str]:
-    """This environment without DEFALTO_* settings (but the log level), plus ``settings``."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("DEFALTO_") or k == "DEFALTO_LOG_LEVEL"}
-    env.update({k: v for k, v in settings.items() if v is not None})
-    return env
 
 
 class Served:
@@ -113,25 +103,6 @@ async def scratch_url(server_url: str) -> AsyncIterator[str]:
     url = await scratch_database(server_url)
     yield url
     await drop_database(server_url, url)
-
-
-def alive(process: psutil.Process) -> bool:
-    """Running and not a zombie (an orphan that nobody has reaped yet is not running)."""
-    try:
-        return bool(process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return False
-
-
-def postgres_processes(data_dir: Path) -> list[psutil.Process]:
-    """PostgreSQL processes serving ``data_dir``, found by their command line."""
-    found = []
-    for process in psutil.process_iter(["name", "cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if process.info["name"] == "postgres" and any(str(data_dir) in a for a in cmdline) \
-                and alive(process):
-            found.append(process)
-    return found
 
 
 CREATE_ACCOUNT = """
