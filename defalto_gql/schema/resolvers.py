@@ -141,7 +141,9 @@ def related_resolver(related: RelatedList) -> Resolver:
 def node_resolver() -> Resolver:
     async def resolve(root: Any, info: strawberry.Info, id: str) -> Any:  # noqa: A002
         ctx = records(info)
-        module = await module_of(ctx, record_id(id))
-        return None if module is None else await record_loader(ctx, module).load(id)
+        ident = record_id(id)
+        # The loader is keyed by the canonical id: a raw upper-case one would miss.
+        module = await module_of(ctx, ident)
+        return None if module is None else await record_loader(ctx, module).load(ident)
 
     return resolve
