@@ -7,6 +7,7 @@ folder over a Unix socket; the data survives restarts of the folder's owner.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,11 +19,15 @@ class EmbeddedPostgres:
     """A running embedded server; ``stop`` shuts it down (the data stays)."""
 
     def __init__(self, data_dir: Path) -> None:
-        import pgserver
+        with warnings.catch_warnings():
+            # pgserver asks platformdirs for a runtime folder when imported; without
+            # XDG_RUNTIME_DIR that warns and falls back to /tmp, which is what we want.
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+            from pgserver.postgres_server import get_server
 
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir
-        self._server: Any = pgserver.get_server(data_dir, cleanup_mode="stop")
+        self._server: Any = get_server(data_dir, cleanup_mode="stop")
         logger.info("embedded PostgreSQL running", extra={"data_dir": str(data_dir)})
 
     def url(self, database: str = "postgres") -> str:
