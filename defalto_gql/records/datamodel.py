@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import keyword
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -67,7 +69,7 @@ class DataModel:
     snapshot: Snapshot
     tables: Tables
     lists: dict[tuple[str, str], RelatedList]
-    readers: dict[str, list[tuple[str, Any]]]
+    readers: dict[str, dict[str, Any]]
 
     def related_list(self, module: str, name: str) -> RelatedList | None:
         return self.lists.get((module, name))
@@ -75,35 +77,62 @@ class DataModel:
     def lists_of(self, module: str) -> list[RelatedList]:
         return [rl for (owner, _), rl in self.lists.items() if owner == module]
 
-    def to_record(self, module: str, row: Any) -> dict[str, Any]:
-        """The API form of a result row: a dict keyed by API name."""
-        record: dict[str, Any] = {MODULE_KEY: module}
-        for name, read in self.readers[module]:
-            record[name] = read(row)
-        return record
+    def to_record(self, module: str, row: Any) -> Record:
+        """The API form of a result row: values by API name, read on demand."""
+        return Record(module, row, self.readers[module])
+
+
+class Record:
+    """One record as the API sees it.
+
+    Values are read from the result row only when a query asks for them: a
+    list of a thousand records rarely wants more than a few of its fields.
+    """
+
+    __slots__ = ("module", "readers", "row")
+
+    def __init__(self, module: str, row: Any, readers: dict[str, Any]) -> None:
+        self.module = module
+        self.row = row
+        self.readers = readers
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name == MODULE_KEY:
+            return self.module
+        reader = self.readers.get(name)
+        return default if reader is None else reader(self.row)
+
+    def __getitem__(self, name: str) -> Any:
+        if name == MODULE_KEY:
+            return self.module
+        return self.readers[name](self.row)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: read(self.row) for name, read in self.readers.items()}
 
 
 def _reader(f: FieldDef) -> Any:
     kind = f.type
     if type(kind).read is FieldType.read:
-        column = f.column
-        return lambda row: row[column]
+        return itemgetter(f.column)
     return lambda row: kind.read(f, row)
 
 
-def _read_plan(module: ModuleDef) -> list[tuple[str, Any]]:
-    plan = []
+def _read_plan(module: ModuleDef) -> dict[str, Any]:
+    plan: list[tuple[str, Any]] = []
     for f in module.fields:
         plan.append((f.name, _reader(f)))
         if f.type_key == "reference":
             ref_kind = f.type
             assert isinstance(ref_kind, ReferenceType)
             column = f.column
-            plan.append((f"{f.name}Id", lambda row, c=column: row[c]))
+            plan.append((f"{f.name}Id", itemgetter(column)))
             if ref_kind.is_polymorphic(f):
-                module_column = ref_kind.module_column(f)
-                plan.append((f"{f.name}Module", lambda row, c=module_column: row[c]))
-    return plan
+                plan.append((f"{f.name}Module", itemgetter(ref_kind.module_column(f))))
+    readers = dict(plan)
+    # Keyword API names (``from``) are Python attributes with a trailing underscore.
+    readers.update({f"{n}_": r for n, r in plan if keyword.iskeyword(n)})
+    return readers
 
 
 def build_datamodel(snapshot: Snapshot) -> DataModel:

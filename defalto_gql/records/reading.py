@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from defalto_gql.errors import BadUserInput
 from defalto_gql.metadata.model import ModuleDef
 from defalto_gql.records.context import RecordContext
-from defalto_gql.records.datamodel import RelatedList
+from defalto_gql.records.datamodel import Record, RelatedList
 from defalto_gql.records.filters import build_filter, live
 from defalto_gql.records.ordering import SortKey, keyset, make_cursor, read_cursor, sort_keys
 
@@ -39,13 +39,20 @@ class ListArgs:
 
 @dataclass
 class Page:
-    """One page of a list, in list order, with what Relay's PageInfo needs."""
+    """One page of a list, in list order, with what Relay's PageInfo needs.
 
-    records: list[dict[str, Any]]
-    cursors: list[str]
+    Cursors are made only for the rows whose cursor a query asks for.
+    """
+
+    records: list[Record]
+    rows: list[Any]
+    keys: list[SortKey]
     has_next: bool
     has_previous: bool
     total: int | None = None
+
+    def cursor(self, index: int) -> str:
+        return make_cursor(self.keys, self.rows[index])
 
 
 def _window(ctx: RecordContext, args: ListArgs) -> tuple[int, bool]:
@@ -88,7 +95,8 @@ def _page(
         rows.reverse()
     return Page(
         records=[ctx.model.to_record(module, row) for row in rows],
-        cursors=[make_cursor(keys, row) for row in rows],
+        rows=rows,
+        keys=keys,
         has_next=more if forward else bool(args.before),
         has_previous=more if not forward else bool(args.after),
     )
@@ -178,7 +186,7 @@ async def related_pages(
 
 async def records_by_id(
     ctx: RecordContext, module_name: str, ids: list[str], *, include_deleted: bool = False
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Record]:
     """Live records of one module by id; missing and deleted ones are simply absent."""
     table = ctx.tables.of(module_name)
     query = sa.select(table).where(table.c.id.in_(ids))

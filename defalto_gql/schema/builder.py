@@ -19,7 +19,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from defalto_gql.metadata.fieldtypes.reference import ReferenceType
 from defalto_gql.metadata.model import FieldDef, ModuleDef
-from defalto_gql.records.datamodel import MODULE_KEY, DataModel, RelatedList
+from defalto_gql.records.datamodel import MODULE_KEY, DataModel, Record, RelatedList
 from defalto_gql.records.validation import input_name
 from defalto_gql.schema import mutations
 from defalto_gql.schema.common import (
@@ -54,7 +54,9 @@ def python_name(name: str) -> str:
 
 
 def resolve_attribute(source: Any, name: str) -> Any:
-    """The default resolver: records and connection parts are plain dicts."""
+    """The default resolver: records read their rows; connection parts are dicts or objects."""
+    if type(source) is Record:
+        return source.get(name)
     if isinstance(source, dict):
         if name in source:
             return source[name]

@@ -67,16 +67,48 @@ def wants(info: strawberry.Info, name: str) -> bool:
                for node in info._raw_info.field_nodes)
 
 
+class Edge:
+    """One edge of a connection; its cursor is made only if the query asks for it."""
+
+    __slots__ = ("index", "node", "page")
+
+    def __init__(self, page: Page, index: int) -> None:
+        self.page, self.index, self.node = page, index, page.records[index]
+
+    @property
+    def cursor(self) -> str:
+        return self.page.cursor(self.index)
+
+
+class PageInfoView:
+    """Relay's PageInfo over a page; cursors are made on demand."""
+
+    __slots__ = ("page",)
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    @property
+    def hasNextPage(self) -> bool:  # noqa: N802 - GraphQL field name
+        return self.page.has_next
+
+    @property
+    def hasPreviousPage(self) -> bool:  # noqa: N802
+        return self.page.has_previous
+
+    @property
+    def startCursor(self) -> str | None:  # noqa: N802
+        return self.page.cursor(0) if self.page.records else None
+
+    @property
+    def endCursor(self) -> str | None:  # noqa: N802
+        return self.page.cursor(len(self.page.records) - 1) if self.page.records else None
+
+
 def connection(page: Page) -> dict[str, Any]:
-    edges = [{"node": r, "cursor": c} for r, c in zip(page.records, page.cursors, strict=True)]
     return {
-        "edges": edges,
-        "pageInfo": {
-            "hasNextPage": page.has_next,
-            "hasPreviousPage": page.has_previous,
-            "startCursor": page.cursors[0] if page.cursors else None,
-            "endCursor": page.cursors[-1] if page.cursors else None,
-        },
+        "edges": [Edge(page, i) for i in range(len(page.records))],
+        "pageInfo": PageInfoView(page),
         "totalCount": page.total,
     }
 
