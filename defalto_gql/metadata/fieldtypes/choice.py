@@ -113,6 +113,16 @@ class MultiPicklistType(FieldType):
         raise ValueError(f"unknown operator {op}")
 
 
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
+
+
 class JsonType(FieldType):
     key = "json"
     output_kind = filter_kind = "JSON"
@@ -127,6 +137,9 @@ class JsonType(FieldType):
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError):
             raise ValueError("is not a JSON value") from None
+        if _holds_nul(value):
+            # jsonb cannot store U+0000 in any string; PostgreSQL would refuse the row.
+            raise ValueError("contains a NUL character")
         return value
 
     def parse_text(self, f: FieldDef, text: str) -> Any:
