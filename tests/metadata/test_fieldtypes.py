@@ -1,0 +1,352 @@
+"""Every field type, end to end on a custom module, and the text parsing of each type.
+
+The module is created once per test session through the administration path
+(``admin.create_module`` / ``create_field``), with a name of its own so it
+never meets a module of an earlier run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from defalto_gql.metadata import admin
+from defalto_gql.metadata.fieldtypes import FIELD_TYPES
+from defalto_gql.metadata.model import FieldDef
+from tests.conftest import Api
+
+OWNER = "00000000-0000-0000-0000-0000000000aa"
+
+FIELDS: list[dict[str, Any]] = [
+    {"name": "title", "type": "text", "maxLength": 20},
+    {"name": "notes", "type": "longtext"},
+    {"name": "count", "type": "integer", "min": 0, "max": 1000},
+    {"name": "weight", "type": "decimal", "precision": 10, "scale": 3},
+    {"name": "price", "type": "currency"},
+    {"name": "share", "type": "percent", "min": 0, "max": 100},
+    {"name": "active", "type": "boolean"},
+    {"name": "bornOn", "type": "date"},
+    {"name": "seenAt", "type": "datetime"},
+    {"name": "opensAt", "type": "time"},
+    {"name": "email", "type": "email"},
+    {"name": "phone", "type": "phone"},
+    {"name": "website", "type": "url"},
+    {"name": "ageBand", "type": "picklist", "values": ["0-18", "19-49", "50+"]},
+    {"name": "tags", "type": "multipicklist",
+     "values": ["50+", "0-18", "Glass / Ceramics", "Closed Won"]},
+    {"name": "account", "type": "reference", "targets": ["Account"]},
+    {"name": "subject", "type": "reference", "targets": ["Account", "Contact"]},
+    {"name": "keeper", "type": "owner"},
+    {"name": "stars", "type": "rating"},
+    {"name": "extra", "type": "json"},
+    {"name": "startsOn", "type": "date", "default": "2024-01-31"},
+]
+
+
+@dataclass(frozen=True)
+class Module:
+    """GraphQL names of the session's custom module."""
+
+    name: str
+    plural: str
+
+    @property
+    def single(self) -> str:
+        return self.name[0].lower() + self.name[1:]
+
+    @property
+    def list(self) -> str:
+        return self.plural[0].lower() + self.plural[1:]
+
+
+@pytest.fixture(scope="session")
+async def module(api: Api) -> Module:
+    """A custom module holding one field of every type, created through the admin path."""
+    number = uuid.uuid4().int % 10**6
+    found = Module(f"Specimen{number}", f"Specimens{number}")
+    async with api.engine.begin() as conn:
+        await admin.create_module(conn, {"name": found.name, "plural": found.plural,
+                                         "label": "Specimen", "labelField": "title"},
+                                  shipped=False)
+        for spec in FIELDS:
+            await admin.create_field(conn, found.name, {"label": spec["name"], **spec},
+                                     shipped=False)
+    await api.runtime.refresh()
+    return found
+
+
+@pytest.fixture
+async def targets(api: Api) -> dict[str, str]:
+    """An account and a contact for the reference fields to point at."""
+    data = await api.query('mutation { createAccount(data: {name: "Acme"}) { id } '
+                           'createContact(data: {lastName: "Ada"}) { id } }')
+    return {"$account": data["createAccount"]["id"], "$contact": data["createContact"]["id"]}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One field: a value and how it reads back, a value it refuses, a filter it matches."""
+
+    field: str
+    value: Any
+    read: Any
+    bad: Any
+    where: dict[str, Any]
+    selection: str = ""
+    # Where GraphQL itself refuses the bad value (a scalar that cannot parse it), the
+    # error names the field in its message only.
+    coerced: bool = False
+
+    @property
+    def input_name(self) -> str:
+        return f"{self.field}Id" if self.field == "account" else self.field
+
+
+CASES = [
+    Case("title", "Hello, World", "Hello, World", "x" * 21, {"startsWith": "Hello"}),
+    Case("notes", "line 1\nline 2", "line 1\nline 2", "a\x00b", {"contains": "LINE 2"}),
+    Case("count", 42, 42, -1, {"gt": 41}),
+    Case("weight", "3.125", "3.125", "1.2345", {"gte": "3.125"}),
+    Case("price", {"amount": "1234.50", "currency": "EUR"},
+         {"price": {"amount": "1234.50", "currency": "EUR"}},
+         {"amount": "1.00", "currency": "euro"},
+         {"amount": {"lt": "2000"}, "currency": {"eq": "EUR"}}, "price { amount currency }"),
+    Case("share", "12.5", "12.5000", "100.5", {"in": ["12.5"]}),
+    Case("active", True, True, "yes", {"eq": True}, coerced=True),
+    Case("bornOn", "2024-02-29", "2024-02-29", "2023-02-30", {"lte": "2024-02-29"},
+         coerced=True),
+    Case("seenAt", "2024-05-01T09:30:00+02:00", "2024-05-01T07:30:00+00:00",
+         "2024-05-01T09:30:00", {"gt": "2024-05-01T07:00:00Z"}),
+    Case("opensAt", "09:30:00", "09:30:00", "25:00", {"lt": "10:00:00"}, coerced=True),
+    Case("email", "ada@example.org", "ada@example.org", "ada@", {"ilike": "%@EXAMPLE.org"}),
+    Case("phone", "+1 (240) 452-2332 x4601", "+1 (240) 452-2332 x4601", "call me",
+         {"eq": "+1 (240) 452-2332 x4601"}),
+    Case("website", "www.example.com", "www.example.com", "ftp://example.com",
+         {"like": "%example%"}),
+    Case("ageBand", "50+", "50+", "51+", {"in": ["50+", "0-18"]}),
+    Case("tags", ["Glass / Ceramics", "50+"], ["50+", "Glass / Ceramics"], ["50+", "50+"],
+         {"hasAll": ["Glass / Ceramics"]}),
+    Case("account", "$account", {"accountId": "$account", "account": {"name": "Acme"}},
+         str(uuid.UUID(int=7)), {"eq": "$account"}, "accountId account { name }"),
+    Case("subject", {"module": "Contact", "id": "$contact"},
+         {"subjectId": "$contact", "subjectModule": "Contact",
+          "subject": {"__typename": "Contact", "id": "$contact"}},
+         {"module": "Deal", "id": "$account"}, {"eq": "Contact"},
+         "subjectId subjectModule subject { __typename id }"),
+    Case("keeper", OWNER, OWNER, "not-an-id", {"eq": OWNER}),
+    Case("stars", 4, 4, 6, {"gte": 4}),
+    Case("extra", {"colour": "red", "sizes": [1, 2.5], "none": None},
+         {"colour": "red", "sizes": [1, 2.5], "none": None}, {"note": "a\x00b"},
+         {"contains": {"colour": "red"}}),
+]
+IDS = [case.field for case in CASES]
+
+
+def bind(value: Any, ids: dict[str, str]) -> Any:
+    """Replace ``$account`` / ``$contact`` placeholders with the ids of this test's records."""
+    if isinstance(value, str):
+        return ids.get(value, value)
+    if isinstance(value, list):
+        return [bind(v, ids) for v in value]
+    if isinstance(value, dict):
+        return {k: bind(v, ids) for k, v in value.items()}
+    return value
+
+
+def filter_key(case: Case) -> str:
+    return {"account": "accountId", "subject": "subjectModule"}.get(case.field, case.field)
+
+
+async def create(api: Api, module: Module, data: dict[str, Any]) -> str:
+    query = (f"mutation($d: {module.name}CreateInput!) "
+             f"{{ create{module.name}(data: $d) {{ id }} }}")
+    return str((await api.query(query, {"d": data}))[f"create{module.name}"]["id"])
+
+
+async def read(api: Api, module: Module, ident: str, selection: str) -> dict[str, Any]:
+    query = f"query($id: ID!) {{ {module.single}(id: $id) {{ {selection} }} }}"
+    found: dict[str, Any] = (await api.query(query, {"id": ident}))[module.single]
+    return found
+
+
+def test_the_module_covers_every_type_one_can_add() -> None:
+    addable = {key for key, kind in FIELD_TYPES.items() if kind.writable}
+    assert {spec["type"] for spec in FIELDS} == addable
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_a_value_round_trips(api: Api, module: Module, targets: dict[str, str],
+                                   case: Case) -> None:
+    # given a record created with this field's value
+    ident = await create(api, module, {case.input_name: bind(case.value, targets)})
+
+    # when reading it back
+    found = await read(api, module, ident, case.selection or case.field)
+
+    # then the value is exactly what was given (in the type's canonical form)
+    expected = case.read if case.selection else {case.field: case.read}
+    assert found == bind(expected, targets)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_an_invalid_value_is_bad_user_input_naming_the_field(
+    api: Api, module: Module, targets: dict[str, str], case: Case
+) -> None:
+    # when creating a record with a value this field refuses
+    query = (f"mutation($d: {module.name}CreateInput!) "
+             f"{{ create{module.name}(data: $d) {{ id }} }}")
+    errors = await api.errors(query, {"d": {case.input_name: bind(case.bad, targets)}})
+
+    # then the client is told which field is wrong, and nothing is written
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    if case.coerced:
+        assert case.input_name in errors[0]["message"]
+    else:
+        assert errors[0]["extensions"]["field"] == case.input_name
+    total = await api.query(f"{{ {module.list} {{ totalCount }} }}")
+    assert total[module.list]["totalCount"] == 0
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_a_filter_operator_matches(api: Api, module: Module, targets: dict[str, str],
+                                         case: Case) -> None:
+    # given a record with this field's value and one without
+    ident = await create(api, module, {case.input_name: bind(case.value, targets)})
+    await create(api, module, {})
+
+    # when filtering with one of the type's operators
+    query = (f"query($f: {module.name}Filter) {{ {module.list}(filter: $f) "
+             "{ edges { node { id } } } }")
+    where = {filter_key(case): bind(case.where, targets)}
+    data = await api.query(query, {"f": where})
+
+    # then only the first matches
+    assert [e["node"]["id"] for e in data[module.list]["edges"]] == [ident]
+
+
+async def test_a_value_can_be_cleared(api: Api, module: Module) -> None:
+    ident = await create(api, module, {"tags": ["0-18"], "price": {"amount": "1",
+                                                                    "currency": "USD"}})
+    query = (f"mutation($id: ID!) {{ update{module.name}(id: $id, "
+             "data: {tags: null, price: null}) { tags price { amount } } }")
+    data = await api.query(query, {"id": ident})
+    assert data[f"update{module.name}"] == {"tags": None, "price": None}
+
+
+async def test_a_reference_filters_through_its_record(
+    api: Api, module: Module, targets: dict[str, str]
+) -> None:
+    ident = await create(api, module, {"accountId": targets["$account"]})
+    await create(api, module, {})
+    query = (f"{{ {module.list}(filter: {{account: {{name: {{eq: \"Acme\"}}}}}}) "
+             "{ edges { node { id } } } }")
+    data = await api.query(query)
+    assert [e["node"]["id"] for e in data[module.list]["edges"]] == [ident]
+
+
+async def test_a_default_given_as_text_is_applied_on_create(api: Api, module: Module) -> None:
+    # given the date field startsOn with the default "2024-01-31"
+    # when creating a record without it; then it holds the default date
+    ident = await create(api, module, {"title": "t"})
+    assert await read(api, module, ident, "startsOn") == {"startsOn": "2024-01-31"}
+
+
+# -- parse_text: values from CSV cells and metadata defaults --------------------------
+
+
+def field(type_key: str, **options: Any) -> FieldDef:
+    picklist = tuple(options.pop("values", ()))
+    return FieldDef(0, "M", "f", "F", type_key, "c", options=options, picklist=picklist)
+
+
+@pytest.mark.parametrize(("type_key", "text", "expected"), [
+    ("text", "  kept as typed ", "  kept as typed "),
+    ("longtext", "a\nb", "a\nb"),
+    ("integer", " 1,234 ", 1234),
+    ("integer", "-7", -7),
+    ("decimal", " 1,234.50", Decimal("1234.50")),
+    ("decimal", "1 234.5", Decimal("1234.5")),
+    ("decimal", "1_000", Decimal("1000")),
+    ("percent", "12.5", Decimal("12.5")),
+    ("rating", "4", 4),
+    ("currency", "1200.50 EUR", {"amount": Decimal("1200.50"), "currency": "EUR"}),
+    ("currency", "EUR 1,200.50", {"amount": Decimal("1200.50"), "currency": "EUR"}),
+    ("currency", "99", {"amount": Decimal("99"), "currency": "USD"}),
+    ("boolean", "Yes", True),
+    ("boolean", "x", True),
+    ("boolean", "0", False),
+    ("boolean", "", False),
+    ("date", "31.12.2023", dt.date(2023, 12, 31)),
+    ("date", "12/31/2023", dt.date(2023, 12, 31)),
+    ("date", "1/2/2023", dt.date(2023, 1, 2)),
+    ("date", "20231231", dt.date(2023, 12, 31)),
+    ("date", " 2023-12-31 ", dt.date(2023, 12, 31)),
+    ("datetime", "2024-05-01T09:30:00Z", dt.datetime(2024, 5, 1, 9, 30, tzinfo=dt.UTC)),
+    ("datetime", "2024-05-01T09:30:00+02:00",
+     dt.datetime(2024, 5, 1, 7, 30, tzinfo=dt.UTC)),
+    ("datetime", "2024-05-01 09:30", dt.datetime(2024, 5, 1, 9, 30, tzinfo=dt.UTC)),
+    ("time", "09:30", dt.time(9, 30)),
+    ("time", " 23:59:59 ", dt.time(23, 59, 59)),
+    ("email", "ada@example.org", "ada@example.org"),
+    ("phone", "+1 (240) 452-2332", "+1 (240) 452-2332"),
+    ("url", "www.example.com", "www.example.com"),
+    ("picklist", "50+", "50+"),
+    ("multipicklist", "50+;0-18", ["50+", "0-18"]),
+    ("multipicklist", '"a;b"; c', ["a;b", "c"]),
+    ("multipicklist", " ", []),
+    ("reference", " 0A1B2C3D-0000-4000-8000-000000000001 ",
+     "0a1b2c3d-0000-4000-8000-000000000001"),
+    ("owner", "0a1b2c3d-0000-4000-8000-000000000001", "0a1b2c3d-0000-4000-8000-000000000001"),
+    ("json", '{"a": [1, null]}', {"a": [1, None]}),
+    ("json", "3", 3),
+])
+def test_parse_text(type_key: str, text: str, expected: Any) -> None:
+    assert field(type_key).type.parse_text(field(type_key), text) == expected
+
+
+def test_slashed_dates_follow_day_first() -> None:
+    day_first = field("date", dayFirst=True)
+    assert day_first.type.parse_text(day_first, "12/01/2023") == dt.date(2023, 1, 12)
+    assert field("date").type.parse_text(field("date"), "12/01/2023") == dt.date(2023, 12, 1)
+
+
+def test_a_bare_amount_takes_the_default_currency() -> None:
+    f = field("currency", defaultCurrency="CHF")
+    assert f.type.parse_text(f, "5") == {"amount": Decimal("5"), "currency": "CHF"}
+
+
+@pytest.mark.parametrize(("type_key", "text"), [
+    ("integer", "1.5"),
+    ("integer", "twelve"),
+    ("decimal", "1.234,5"),
+    ("decimal", "1,23"),
+    ("decimal", "NaN"),
+    ("decimal", "Infinity"),
+    ("decimal", ""),
+    ("currency", "EUR"),
+    ("boolean", "maybe"),
+    ("date", "31.02.2023"),
+    ("date", "02/30/2023"),
+    ("date", "13/01/2023"),
+    ("date", "2023-13-01"),
+    ("date", "yesterday"),
+    ("datetime", "2024-05-01T25:00"),
+    ("time", "25:00"),
+    ("reference", "nope"),
+    ("owner", ""),
+    ("json", "{bad"),
+])
+def test_parse_text_refuses(type_key: str, text: str) -> None:
+    with pytest.raises(ValueError, match=r"."):
+        field(type_key).type.parse_text(field(type_key), text)
+
+
+def test_day_first_still_refuses_impossible_dates() -> None:
+    f = field("date", dayFirst=True)
+    with pytest.raises(ValueError, match="not a date"):
+        f.type.parse_text(f, "31/02/2023")
