@@ -151,6 +151,8 @@ def _fits(key: SortKey, value: Any) -> bool:
     expected = key.expression.type.python_type
     if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
         return False
+    if isinstance(value, str) and "\x00" in value:
+        return False
     if isinstance(key.field.type, IdType):
         try:
             key.field.type.validate(key.field, value)
