@@ -284,3 +284,16 @@ async def test_a_filter_nesting_too_deeply_is_bad_user_input(api: Api) -> None:
     query = "query($f: AccountFilter) { accounts(filter: $f) { totalCount } }"
     errors = await api.errors(query, {"f": where})
     assert errors[0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "filter"}
+
+
+@pytest.mark.parametrize("where", [
+    {"name": {"eq": "a\x00b"}},
+    {"name": {"contains": "a\x00b"}},
+    {"industry": {"in": ["Retail", "a\x00b"]}},
+], ids=["eq", "contains", "in"])
+async def test_a_nul_character_in_an_operand_is_bad_user_input(
+    api: Api, where: dict[str, Any]
+) -> None:
+    query = "query($f: AccountFilter) { accounts(filter: $f) { totalCount } }"
+    errors = await api.errors(query, {"f": where})
+    assert errors[0]["extensions"] == {"code": "BAD_USER_INPUT", "field": next(iter(where))}

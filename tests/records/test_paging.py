@@ -276,7 +276,10 @@ def forged(names: list[str], values: list[Any]) -> str:
     ({"first": 2, "after": forged(["employees", "id"], [{"d": "many"}, None]),
       "order": [{"employees": "AscNullsLast"}]}, "after"),
     ({"first": 2, "after": forged(["id"], [])}, "after"),
-], ids=["garbage", "not-json", "bad-id", "wrong-value-type", "bad-decimal", "too-short"])
+    ({"first": 2, "after": forged(["name", "id"], ["a\x00", None]),
+      "order": [{"name": "AscNullsLast"}]}, "after"),
+], ids=["garbage", "not-json", "bad-id", "wrong-value-type", "bad-decimal", "too-short",
+        "nul-character"])
 async def test_a_bad_or_forged_cursor_is_bad_user_input(
     api: Api, accounts: list[str], arguments: dict[str, Any], field: str
 ) -> None:
