@@ -267,9 +267,7 @@ async def _backfill(
     """Check a default value and give it to the records that already exist."""
     f = FieldDef(**{**f.__dict__, "picklist": tuple(values)})
     try:
-        columns = f.type.write(f, f.type.parse_text(f, default) if isinstance(default, str)
-                               and f.type_key not in ("text", "longtext", "picklist", "email",
-                                                      "phone", "url") else default)
+        columns = f.type.write(f, f.type.from_json(f, default))
     except (ValueError, TypeError, AttributeError) as exc:
         raise BadUserInput(f"default value: {exc}", field="default") from None
     target = sa.table(table, *(sa.column(c) for c in columns))

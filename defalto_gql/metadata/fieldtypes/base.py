@@ -60,6 +60,14 @@ class FieldType:
         """An API value from text (CSV cells, defaults); raises ValueError."""
         return text
 
+    def from_json(self, f: FieldDef, value: Any) -> Any:
+        """An API value from its JSON form (stored defaults): text goes through the parser."""
+        if isinstance(value, str) and self.output_kind not in ("String", "ID"):
+            return self.parse_text(f, value)
+        if isinstance(value, float) and self.output_kind in ("Decimal", "Money"):
+            return self.parse_text(f, repr(value))
+        return value
+
     def is_empty(self, value: Any) -> bool:
         return value is None
 

@@ -162,6 +162,13 @@ class CurrencyType(DecimalType):
             raise ValueError("currency must be a three-letter ISO 4217 code such as EUR")
         return {f.column: DecimalType.validate(self, f, amount), self.currency_column(f): code}
 
+    def from_json(self, f: FieldDef, value: Any) -> Any:
+        if isinstance(value, dict):
+            amount = value.get("amount")
+            return {**value, "amount": parse_number_text(str(amount)) if amount is not None
+                    else None}
+        return super().from_json(f, value)
+
     def parse_text(self, f: FieldDef, text: str) -> Any:
         # "1200.50 EUR" or "EUR 1200.50"; a bare number takes the field's default currency.
         parts = text.split()
