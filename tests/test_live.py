@@ -137,3 +137,29 @@ async def test_no_request_fails_while_fields_come_and_go(
         served = sum(await asyncio.gather(*workers))
     assert failures == []
     assert served > 0
+
+
+async def test_a_shipped_field_never_takes_a_custom_fields_name_or_column(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a custom field "Duns number" (API name dunsNumber, column x_duns_number…)
+    tag = uuid.uuid4().hex[:6]
+    custom = await add_text_field(api, f"Duns number {tag}")
+    await api.query(f'mutation {{ createAccount(data: {{name: "A", {custom}: "mine"}}) '
+                    "{ id } }")
+    # When a release ships a field of the same API name
+    folder = tmp_path / "metadata"
+    shutil.copytree(shipped_dir("metadata"), folder)
+    with (folder / "account.toml").open("a", encoding="utf-8") as file:
+        file.write(f'\n[[fields]]\nname = "{custom}"\nlabel = "DUNS"\ntype = "integer"\n')
+    created = await install_shipped(api.engine, folder)
+    # Then the start goes on, the custom field keeps its name, type and value
+    assert created == 0
+    await api.runtime.refresh()
+    found = await api.query(f"{{ accounts {{ edges {{ node {{ {custom} }} }} }} }}")
+    assert found["accounts"]["edges"] == [{"node": {custom: "mine"}}]
+    async with api.engine.connect() as conn:
+        columns = {c for (c,) in await conn.exec_driver_sql(
+            "SELECT column_name FROM dg_fields f JOIN dg_modules m ON m.id = f.module_id "
+            "WHERE m.name = 'Account'")}
+    assert all(c.startswith("x_") for c in columns if "duns" in c)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from defalto_gql.db.migrate import shipped_dir
+from defalto_gql.errors import BadUserInput
 from defalto_gql.metadata import admin
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,16 @@ async def _install_fields(conn: AsyncConnection, spec: dict[str, Any]) -> int:
     )
     created = 0
     for position, field in enumerate(spec.get("fields", []), start=1):
-        if field["name"] not in existing:
-            await admin.create_field(conn, module, {"position": position, **field}, shipped=True)
+        if field["name"] in existing:
+            continue
+        try:
+            async with conn.begin_nested():
+                await admin.create_field(conn, module, {"position": position, **field},
+                                         shipped=True)
             created += 1
+        except BadUserInput as clash:
+            # A custom field took this name first: it keeps it, and the shipped field
+            # waits until an administrator renames the custom one (checked every start).
+            logger.warning("shipped field %s.%s not installed: %s", module, field["name"],
+                           clash.message)
     return created
