@@ -22,19 +22,6 @@ def input_name(f: FieldDef) -> str:
     return f.name
 
 
-# Types whose text default is the value itself; the others keep dates, times,
-# numbers and amounts as text in metadata, parsed the way CSV cells are (the rule
-# admin._backfill applies to existing records).
-TEXT_DEFAULTS = frozenset({"text", "longtext", "picklist", "email", "phone", "url"})
-
-
-def default_value(f: FieldDef) -> Any:
-    """A field's default as an API value; ValueError if it does not parse."""
-    if isinstance(f.default, str) and f.type_key not in TEXT_DEFAULTS:
-        return f.type.parse_text(f, f.default)
-    return f.default
-
-
 def column_values(
     module: ModuleDef, data: dict[str, Any], *, creating: bool, row: int | None,
     problems: list[FieldProblem],
@@ -59,7 +46,8 @@ def column_values(
                 continue
             if f.default is not None:
                 try:
-                    values.update(f.type.write(f, default_value(f)))
+                    # Stored as JSON: dates, times and amounts come back as text.
+                    values.update(f.type.write(f, f.type.from_json(f, f.default)))
                 except ValueError as exc:
                     problems.append(FieldProblem(f.name, f"default value: {exc}", row))
             elif f.required:
