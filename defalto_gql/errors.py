@@ -6,6 +6,9 @@
     ├── BadUserInput                code: BAD_USER_INPUT   (per-field details)
     ├── NotFound                    code: NOT_FOUND
     ├── Conflict                    code: CONFLICT
+    ├── Unauthenticated             code: UNAUTHENTICATED  (no, expired or revoked token)
+    ├── Forbidden                   code: FORBIDDEN        (names the module or field)
+    ├── TooManyRequests             code: TOO_MANY_REQUESTS (carries retryAfter seconds)
     └── ConfigurationError          code: CONFIGURATION_ERROR (startup, never a client)
 
 Domain code raises these; the GraphQL layer turns them into errors whose
@@ -90,6 +93,25 @@ class NotFound(DefaltoError):
 
 class Conflict(DefaltoError):
     code = "CONFLICT"
+
+
+class Unauthenticated(DefaltoError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(DefaltoError):
+    code = "FORBIDDEN"
+
+
+class TooManyRequests(DefaltoError):
+    code = "TOO_MANY_REQUESTS"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def extensions(self) -> dict[str, Any]:
+        return {**super().extensions(), "retryAfter": self.retry_after}
 
 
 class ConfigurationError(DefaltoError):

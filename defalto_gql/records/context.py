@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from defalto_gql.db.tables import Tables
 from defalto_gql.metadata.model import Snapshot
-from defalto_gql.records.datamodel import DataModel, RelatedList
+from defalto_gql.access.policy import AccessPolicy
+from defalto_gql.records.datamodel import DataModel, Record, RelatedList
 
 # Until access control arrives every request acts as this built-in user.
 SYSTEM_USER_ID = "00000000-0000-0000-0000-000000000001"
@@ -25,6 +26,20 @@ class RecordContext:
     max_page_size: int = 500
     default_page_size: int = 50
     loaders: dict[Any, Any] = field(default_factory=dict)
+    policy: AccessPolicy | None = None
+
+    def __post_init__(self) -> None:
+        if self.policy is None:
+            self.policy = AccessPolicy.system(self.user_id)
+
+    @property
+    def rights(self) -> AccessPolicy:
+        assert self.policy is not None
+        return self.policy
+
+    def to_record(self, module: str, row: Any) -> Record:
+        """A result row as the API sees it, with this user's hidden fields masked."""
+        return self.model.to_record(module, row, self.rights.hidden(module))
 
     @property
     def snapshot(self) -> Snapshot:

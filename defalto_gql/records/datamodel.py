@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from defalto_gql.db.tables import Tables, build_tables
+from defalto_gql.errors import Forbidden
 from defalto_gql.metadata.fieldtypes.base import FieldType
 from defalto_gql.metadata.fieldtypes.reference import ReferenceType
 from defalto_gql.metadata.model import FieldDef, ModuleDef, RelationDef, Snapshot
@@ -77,9 +78,9 @@ class DataModel:
     def lists_of(self, module: str) -> list[RelatedList]:
         return [rl for (owner, _), rl in self.lists.items() if owner == module]
 
-    def to_record(self, module: str, row: Any) -> Record:
+    def to_record(self, module: str, row: Any, hidden: frozenset[str] = frozenset()) -> Record:
         """The API form of a result row: values by API name, read on demand."""
-        return Record(module, row, self.readers[module])
+        return Record(module, row, self.readers[module], hidden)
 
 
 class Record:
@@ -89,22 +90,29 @@ class Record:
     list of a thousand records rarely wants more than a few of its fields.
     """
 
-    __slots__ = ("module", "readers", "row")
+    __slots__ = ("hidden", "module", "readers", "row")
 
-    def __init__(self, module: str, row: Any, readers: dict[str, Any]) -> None:
+    def __init__(self, module: str, row: Any, readers: dict[str, Any],
+                 hidden: frozenset[str] = frozenset()) -> None:
         self.module = module
         self.row = row
         self.readers = readers
+        # Fields the reader may not see: asking for one is a FORBIDDEN error.
+        self.hidden = hidden
 
     def get(self, name: str, default: Any = None) -> Any:
         if name == MODULE_KEY:
             return self.module
+        if name in self.hidden:
+            raise Forbidden(f"{self.module}.{name} is hidden from you", field=name)
         reader = self.readers.get(name)
         return default if reader is None else reader(self.row)
 
     def __getitem__(self, name: str) -> Any:
         if name == MODULE_KEY:
             return self.module
+        if name in self.hidden:
+            raise Forbidden(f"{self.module}.{name} is hidden from you", field=name)
         return self.readers[name](self.row)
 
     def as_dict(self) -> dict[str, Any]:

@@ -62,6 +62,7 @@ def _part(
             # IS NOT TRUE, not NOT: a row where the inner condition is unknown (an
             # empty value) does not satisfy it, so "not" keeps it, as neq does.
             return build_filter(ctx, module, table, value, depth + 1).is_not(sa.true())
+    ctx.rights.check_readable(module.name, key)
     f = module.fields_by_name.get(key)
     if f is not None:
         if f.type_key == "reference":
@@ -134,7 +135,9 @@ def _through_reference(
     target = ctx.snapshot.module(f.targets[0])
     other = ctx.tables.of(target.name).alias()
     inner = build_filter(ctx, target, other, spec, depth + 1)
-    return sa.exists().where(other.c.id == table.c[f.column], live(other), inner)
+    visible = ctx.rights.read_filter(target.name, other)
+    return sa.exists().where(other.c.id == table.c[f.column], live(other), inner,
+                             sa.true() if visible is None else visible)
 
 
 def _through_list(
@@ -152,6 +155,8 @@ def _through_list(
         other = ctx.tables.of(related.target).alias()
         inner = build_filter(ctx, ctx.snapshot.module(related.target), other, inner_spec,
                              depth + 1)
-        exists = sa.exists().where(related.join_condition(ctx, table, other), live(other), inner)
+        visible = ctx.rights.read_filter(related.target, other)
+        exists = sa.exists().where(related.join_condition(ctx, table, other), live(other),
+                                   inner, sa.true() if visible is None else visible)
         clauses.append(exists if quantifier == "some" else sa.not_(exists))
     return sa.and_(sa.true(), *clauses)

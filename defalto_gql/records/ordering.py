@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from defalto_gql.errors import BadUserInput
+from defalto_gql.errors import BadUserInput, Forbidden
 from defalto_gql.metadata.fieldtypes.reference import IdType
 from defalto_gql.metadata.model import FieldDef, ModuleDef
 
@@ -58,8 +58,14 @@ class SortKey:
         return sa.or_(ahead, column.is_(None)) if self.nulls_first else ahead
 
 
-def sort_keys(module: ModuleDef, table: sa.Table, order_by: list[dict[str, str]]) -> list[SortKey]:
-    """Turn ``[{"name": "AscNullsLast"}, ...]`` into sort keys, ending with ``id``."""
+def sort_keys(
+    module: ModuleDef, table: sa.Table, order_by: list[dict[str, str]],
+    hidden: frozenset[str] = frozenset(),
+) -> list[SortKey]:
+    """Turn ``[{"name": "AscNullsLast"}, ...]`` into sort keys, ending with ``id``.
+
+    Sorting by a hidden field would reveal its values' order: FORBIDDEN.
+    """
     keys = []
     for position, given in enumerate(order_by or []):
         item = {k: v for k, v in given.items() if v is not None}
@@ -69,6 +75,8 @@ def sort_keys(module: ModuleDef, table: sa.Table, order_by: list[dict[str, str]]
         f = module.fields_by_name.get(name)
         if f is None or not f.type.sortable:
             raise BadUserInput(f"cannot sort by {name!r}", field="orderBy")
+        if name in hidden:
+            raise Forbidden(f"{module.name}.{name} is hidden from you", field=name)
         keys.append(_key(f, table, direction))
     if not any(k.field.name == "id" for k in keys):
         keys.append(_key(module.field("id"), table, "AscNullsLast"))

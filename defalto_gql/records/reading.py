@@ -77,6 +77,9 @@ def _conditions(
     base = [build_filter(ctx, module, table, args.filter)]
     if not args.include_deleted:
         base.append(live(table))
+    visible = ctx.rights.read_filter(module.name, table)
+    if visible is not None:
+        base.append(visible)
     window = []
     if args.after:
         window.append(keyset(keys, read_cursor(keys, args.after, "after"), forward=True))
@@ -94,7 +97,7 @@ def _page(
     if not forward:
         rows.reverse()
     return Page(
-        records=[ctx.model.to_record(module, row) for row in rows],
+        records=[ctx.to_record(module, row) for row in rows],
         rows=rows,
         keys=keys,
         has_next=more if forward else bool(args.before),
@@ -108,7 +111,8 @@ async def list_records(
     """One page of a module's records, and its total count when asked for."""
     module = ctx.snapshot.module(module_name)
     table = ctx.tables.of(module_name)
-    keys = sort_keys(module, table, args.order_by)
+    ctx.rights.require(module_name, "view")
+    keys = sort_keys(module, table, args.order_by, ctx.rights.hidden(module_name))
     size, forward = _window(ctx, args)
     base, window = _conditions(ctx, module, table, args, keys)
     query = (
@@ -145,7 +149,8 @@ async def related_pages(
     """A page of related records for each parent, in one statement (plus one for totals)."""
     module = ctx.snapshot.module(related.target)
     child = ctx.tables.of(related.target)
-    keys = sort_keys(module, child, args.order_by)
+    ctx.rights.require(related.target, "view")
+    keys = sort_keys(module, child, args.order_by, ctx.rights.hidden(related.target))
     size, forward = _window(ctx, args)
     base, window = _conditions(ctx, module, child, args, keys)
     parent, source = _parent_column(ctx, related, child)
@@ -192,18 +197,23 @@ async def records_by_id(
     query = sa.select(table).where(table.c.id.in_(ids))
     if not include_deleted:
         query = query.where(live(table))
+    visible = ctx.rights.read_filter(module_name, table)
+    if visible is not None:
+        query = query.where(visible)
     async with ctx.engine.connect() as conn:
         rows = (await conn.execute(query)).mappings()
-        return {row["id"]: ctx.model.to_record(module_name, row) for row in rows}
+        return {row["id"]: ctx.to_record(module_name, row) for row in rows}
 
 
 async def module_of(ctx: RecordContext, ident: str) -> str | None:
     """Which module a live record id belongs to (ids are unique across modules)."""
-    parts = [
-        sa.select(sa.literal(name).label("module")).select_from(table)
-        .where(table.c.id == ident, live(table))
-        for name, table in ctx.tables.modules.items()
-    ]
+    parts = []
+    for name, table in ctx.tables.modules.items():
+        visible = ctx.rights.read_filter(name, table)
+        parts.append(
+            sa.select(sa.literal(name).label("module")).select_from(table)
+            .where(table.c.id == ident, live(table), sa.true() if visible is None else visible)
+        )
     if not parts:
         return None
     async with ctx.engine.connect() as conn:

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from defalto_gql.access.policy import AccessPolicy
 from defalto_gql.errors import BadUserInput, FieldProblem
 from defalto_gql.metadata.fieldtypes.reference import ReferenceType
 from defalto_gql.metadata.model import FieldDef, ModuleDef
@@ -24,15 +25,20 @@ def input_name(f: FieldDef) -> str:
 
 def column_values(
     module: ModuleDef, data: dict[str, Any], *, creating: bool, row: int | None,
-    problems: list[FieldProblem],
+    problems: list[FieldProblem], rights: AccessPolicy | None = None,
 ) -> dict[str, Any]:
-    """Column values for one input record (keyed by field name); problems are appended."""
+    """Column values for one input record (keyed by field name); problems are appended.
+
+    Writing a field the user may not see or change is FORBIDDEN, raised at once.
+    """
     values: dict[str, Any] = {}
     for name, value in data.items():
         f = module.fields_by_name.get(name)
         if f is None or not f.writable:
             problems.append(FieldProblem(name, "is not a field one can set", row))
             continue
+        if rights is not None:
+            rights.check_writable(module.name, name, input_name(f))
         if value is None and f.required:
             problems.append(FieldProblem(input_name(f), "is required", row))
             continue
@@ -78,7 +84,10 @@ async def check_references(
     found: dict[str, set[str]] = {}
     for target, ids in wanted.items():
         table = ctx.tables.of(target)
-        query = sa.select(table.c.id).where(table.c.id.in_(ids), table.c.deleted_at.is_(None))
+        # A record the user cannot see counts as missing: its existence is not revealed.
+        visible = ctx.rights.read_filter(target, table)
+        query = sa.select(table.c.id).where(table.c.id.in_(ids), table.c.deleted_at.is_(None),
+                                            sa.true() if visible is None else visible)
         found[target] = set((await conn.execute(query)).scalars())
     for index, f, target, ident in uses:
         if ident not in found[target]:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from defalto_gql.errors import BadUserInput, Conflict, FieldProblem, NotFound
+from defalto_gql.errors import BadUserInput, Conflict, FieldProblem, Forbidden, NotFound
 from defalto_gql.metadata.model import ModuleDef
 from defalto_gql.records.context import RecordContext
 from defalto_gql.records.filters import build_filter, live
@@ -34,12 +34,13 @@ async def create_many(
     """Create records; if any row is invalid none is written and every problem is reported."""
     module = ctx.snapshot.module(module_name)
     table = ctx.tables.of(module_name)
+    ctx.rights.require(module_name, "create")
     if not items:
         return []
     problems: list[FieldProblem] = []
     rows = [
         column_values(module, item, creating=True, row=i if numbered else None,
-                      problems=problems)
+                      problems=problems, rights=ctx.rights)
         for i, item in enumerate(items)
     ]
     raise_problems(problems)
@@ -55,7 +56,7 @@ async def create_many(
         raise_problems(problems)
         with translated(module, items):
             result = await conn.execute(table.insert().values(full).returning(table))
-            created = [ctx.model.to_record(module_name, r) for r in result.mappings()]
+            created = [ctx.to_record(module_name, r) for r in result.mappings()]
     logger.debug("records created", extra={"module_name": module_name, "count": len(created)})
     return created
 
@@ -64,7 +65,8 @@ async def _changes(
     ctx: RecordContext, conn: AsyncConnection, module: ModuleDef, data: dict[str, Any]
 ) -> dict[str, Any]:
     problems: list[FieldProblem] = []
-    values = column_values(module, data, creating=False, row=None, problems=problems)
+    values = column_values(module, data, creating=False, row=None, problems=problems,
+                           rights=ctx.rights)
     raise_problems(problems)
     await check_references(ctx, conn, module, [values], problems, numbered=False)
     raise_problems(problems)
@@ -80,9 +82,11 @@ async def update_one(
     """Change one record; with ``expected_version`` a stale version is a CONFLICT."""
     module = ctx.snapshot.module(module_name)
     table = ctx.tables.of(module_name)
+    ctx.rights.require(module_name, "edit")
     async with ctx.engine.begin() as conn:
         values = await _changes(ctx, conn, module, data)
-        query = table.update().where(table.c.id == ident, live(table))
+        query = table.update().where(table.c.id == ident, live(table),
+                                     *_writable(ctx, module_name, table))
         if expected_version is not None:
             query = query.where(table.c.version == expected_version)
         with translated(module, [data]):
@@ -91,18 +95,32 @@ async def update_one(
             )
         row = result.mappings().first()
         if row is None:
-            await _explain_miss(conn, module, table, ident, expected_version)
-        return ctx.model.to_record(module_name, row)
+            await _explain_miss(ctx, conn, module, table, ident, expected_version)
+        return ctx.to_record(module_name, row)
+
+
+def _writable(ctx: RecordContext, module: str, table: sa.Table) -> list[Any]:
+    condition = ctx.rights.write_filter(module, table)
+    return [] if condition is None else [condition]
 
 
 async def _explain_miss(
-    conn: AsyncConnection, module: ModuleDef, table: sa.Table, ident: str,
+    ctx: RecordContext, conn: AsyncConnection, module: ModuleDef, table: sa.Table, ident: str,
     expected_version: int | None,
 ) -> None:
-    query = sa.select(table.c.version, table.c.deleted_at).where(table.c.id == ident)
+    """Why an update found no row: missing (or invisible), not writable, or a stale version."""
+    visible = ctx.rights.read_filter(module.name, table)
+    query = sa.select(table.c.version, table.c.deleted_at).where(
+        table.c.id == ident, sa.true() if visible is None else visible)
     found = (await conn.execute(query)).first()
     if found is None or found.deleted_at is not None:
         raise NotFound(f"there is no {module.name} with id {ident}", field="id")
+    writable = ctx.rights.write_filter(module.name, table)
+    if writable is not None:
+        allowed = (await conn.execute(sa.select(table.c.id).where(table.c.id == ident, writable))
+                   ).first()
+        if allowed is None:
+            raise Forbidden(f"you may read but not change {module.name} {ident}", field="id")
     raise Conflict(
         f"{module.name} {ident} is at version {found.version}, not {expected_version}: "
         "someone changed it since you read it",
@@ -116,15 +134,17 @@ async def update_many(
     """Apply the same change to every live record matching a filter, in one statement."""
     module = ctx.snapshot.module(module_name)
     table = ctx.tables.of(module_name)
+    ctx.rights.require(module_name, "edit")
     async with ctx.engine.begin() as conn:
         values = await _changes(ctx, conn, module, data)
         condition = build_filter(ctx, module, table, where)
         with translated(module, [data]):
             result = await conn.execute(
-                table.update().where(live(table), condition)
+                table.update().where(live(table), condition,
+                                     *_writable(ctx, module_name, table))
                 .values(**values, **_stamp(ctx)).returning(table)
             )
-        return [ctx.model.to_record(module_name, r) for r in result.mappings()]
+        return [ctx.to_record(module_name, r) for r in result.mappings()]
 
 
 async def set_deleted(
@@ -133,25 +153,33 @@ async def set_deleted(
     """Soft-delete (``deleted``) or restore one record."""
     module = ctx.snapshot.module(module_name)
     table = ctx.tables.of(module_name)
+    ctx.rights.require(module_name, "delete")
     state = live(table) if deleted else table.c.deleted_at.is_not(None)
     async with ctx.engine.begin() as conn:
         result = await conn.execute(
-            table.update().where(table.c.id == ident, state)
+            table.update().where(table.c.id == ident, state, *_writable(ctx, module_name, table))
             .values(deleted_at=sa.func.now() if deleted else None, **_stamp(ctx))
             .returning(table)
         )
         row = result.mappings().first()
     if row is None:
         which = "" if deleted else "deleted "
-        raise NotFound(f"there is no {which}{module.name} with id {ident}", field="id")
-    return ctx.model.to_record(module_name, row)
+        raise NotFound(f"there is no {which}{module.name} with id {ident} you may change",
+                       field="id")
+    return ctx.to_record(module_name, row)
 
 
 async def destroy(ctx: RecordContext, module_name: str, ident: str) -> str:
     """Remove a record for good, with the comments (polymorphic children) that require it."""
     module = ctx.snapshot.module(module_name)
     table = ctx.tables.of(module_name)
+    ctx.rights.require(module_name, "delete")
     async with ctx.engine.begin() as conn:
+        writable = (await conn.execute(sa.select(table.c.id).where(
+            table.c.id == ident, *_writable(ctx, module_name, table)))).first()
+        if writable is None:
+            raise NotFound(f"there is no {module.name} with id {ident} you may change",
+                           field="id")
         for related in ctx.model.lists_of(module_name):
             ref = related.reference
             if ref is None or not related.polymorphic():
@@ -180,8 +208,9 @@ async def link(
     assert related is not None and related.relation is not None
     link_table = ctx.tables.links[related.relation.name]
     _, target, own, other = related.relation.side(module_name)
+    ctx.rights.require(module_name, "edit")
     async with ctx.engine.begin() as conn:
-        found = await ctx_live_ids(ctx, conn, module_name, [ident])
+        found = await ctx_live_ids(ctx, conn, module_name, [ident], writable=True)
         if ident not in found:
             raise NotFound(f"there is no {module_name} with id {ident}", field="id")
         if not add:
@@ -198,10 +227,16 @@ async def link(
 
 
 async def ctx_live_ids(
-    ctx: RecordContext, conn: AsyncConnection, module_name: str, ids: list[str]
+    ctx: RecordContext, conn: AsyncConnection, module_name: str, ids: list[str],
+    *, writable: bool = False,
 ) -> set[str]:
+    """The ids among ``ids`` of live records this user may see (or change)."""
     table = ctx.tables.of(module_name)
-    query = sa.select(table.c.id).where(table.c.id.in_(ids), live(table))
+    rights = ctx.rights
+    condition = (rights.write_filter(module_name, table) if writable
+                 else rights.read_filter(module_name, table))
+    query = sa.select(table.c.id).where(table.c.id.in_(ids), live(table),
+                                        sa.true() if condition is None else condition)
     return set((await conn.execute(query)).scalars())
 
 

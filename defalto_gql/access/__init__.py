@@ -1,0 +1,1 @@
+"""Users, authentication, roles, profiles and sharing: row filters and field masks."""
