@@ -98,12 +98,15 @@ class MultiPicklistType(FieldType):
         column = table.c[f.column]
         values = sa.cast(sa.literal(list(operand or []), pg.ARRAY(sa.String())), pg.ARRAY(sa.String()))
         match op:
+            # is_comparison: the result is a boolean, which hasNone may negate (an
+            # ARRAY-typed result has no NOT; SQLAlchemy warns and will refuse it).
             case "hasAny":
-                return column.op("&&")(values)
+                return column.op("&&", is_comparison=True)(values)
             case "hasAll":
-                return column.op("@>")(values)
+                return column.op("@>", is_comparison=True)(values)
             case "hasNone":
-                return sa.or_(column.is_(None), sa.not_(column.op("&&")(values)))
+                overlap = column.op("&&", is_comparison=True)(values)
+                return sa.or_(column.is_(None), sa.not_(overlap))
             case "eq":
                 order = {v: i for i, v in enumerate(f.picklist)}
                 ordered = sorted(operand, key=lambda v: order.get(v, len(order)))
@@ -153,5 +156,7 @@ class JsonType(FieldType):
     ) -> ColumnElement[bool]:
         column = table.c[f.column]
         if op == "contains":
-            return column.op("@>")(sa.cast(sa.literal(json.dumps(operand)), pg.JSONB))
+            return column.op("@>", is_comparison=True)(
+                sa.cast(sa.literal(json.dumps(operand)), pg.JSONB)
+            )
         return column.is_(None) if operand == "NULL" else column.is_not(None)
