@@ -249,6 +249,29 @@ async def test_a_reference_filters_through_its_record(
     assert [e["node"]["id"] for e in data[module.list]["edges"]] == [ident]
 
 
+@pytest.mark.parametrize(("where", "expected"), [
+    ({"hasAny": ["0-18", "Closed Won"]}, ["both", "young"]),
+    ({"hasAll": ["50+", "0-18"]}, ["both"]),
+    ({"hasNone": ["50+"]}, ["none", "young"]),
+    ({"eq": ["0-18", "50+"]}, ["both"]),
+    ({"eq": ["0-18"]}, ["young"]),
+    ({"is": "NULL"}, ["none"]),
+], ids=["hasAny", "hasAll", "hasNone-keeps-empty", "eq-any-order", "eq-whole-set", "is-null"])
+async def test_multipicklist_operators(api: Api, module: Module, where: dict[str, Any],
+                                       expected: list[str]) -> None:
+    # given records holding both labels, one label, and none
+    for title, tags in (("both", ["50+", "0-18"]), ("young", ["0-18"]), ("none", None)):
+        await create(api, module, {"title": title, "tags": tags})
+
+    # when filtering on the multi-picklist
+    query = (f"query($f: {module.name}Filter) {{ {module.list}(filter: $f) "
+             "{ edges { node { title } } } }")
+    data = await api.query(query, {"f": {"tags": where}})
+
+    # then
+    assert sorted(e["node"]["title"] for e in data[module.list]["edges"]) == expected
+
+
 async def test_a_default_given_as_text_is_applied_on_create(api: Api, module: Module) -> None:
     # given the date field startsOn with the default "2024-01-31"
     # when creating a record without it; then it holds the default date

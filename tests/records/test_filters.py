@@ -118,6 +118,25 @@ async def test_money_filters_on_amount_and_currency(
     assert await matching(api, "Account", "accounts", where) == expected
 
 
+@pytest.mark.parametrize(("where", "expected"), [
+    ({"doNotCall": {"eq": False}}, ["No"]),
+    ({"doNotCall": {"neq": True}}, ["No", "Unknown"]),
+    ({"doNotCall": {"is": "NULL"}}, ["Unknown"]),
+    ({"birthday": {"gte": "1990-01-01", "lt": "2000-01-01"}}, ["Yes"]),
+    ({"birthday": {"in": ["1980-02-29", "1995-06-15"]}}, ["No", "Yes"]),
+    ({"birthday": {"neq": "1995-06-15"}}, ["No", "Unknown"]),
+], ids=["boolean-eq", "boolean-neq", "boolean-is", "date-range", "date-in", "date-neq"])
+async def test_boolean_and_date_operators(api: Api, where: dict[str, Any],
+                                          expected: list[str]) -> None:
+    # given contacts with yes, no and no answer, and birthdays (one on a leap day)
+    await create(api, "Contact", {"lastName": "Yes", "doNotCall": True, "birthday": "1995-06-15"})
+    await create(api, "Contact", {"lastName": "No", "doNotCall": False, "birthday": "1980-02-29"})
+    await create(api, "Contact", {"lastName": "Unknown"})
+
+    # when filtering; then
+    assert await matching(api, "Contact", "contacts", where, "lastName") == expected
+
+
 async def test_picklist_labels_with_slashes_plus_and_spaces_round_trip(api: Api) -> None:
     # given leads whose picklist values are labels, not enum names
     await create(api, "Lead", {"lastName": "Big", "companySize": "1000+",

@@ -50,6 +50,32 @@ async def test_money_is_never_rounded_silently(api: Api) -> None:
     assert await count(api, "deals") == 0
 
 
+async def test_an_amount_sent_as_a_json_number_is_kept_exact(api: Api) -> None:
+    # when a client sends the amount as a number rather than a string
+    data = await api.query("mutation($d: DealCreateInput!) { createDeal(data: $d) "
+                           "{ amount { amount currency } } }",
+                           {"d": {"name": "D", "stage": "Proposal",
+                                  "amount": {"amount": 0.1, "currency": "EUR"}}})
+
+    # then it is stored as the decimal 0.10, not as a binary float
+    assert data["createDeal"]["amount"] == {"amount": "0.10", "currency": "EUR"}
+
+
+async def test_a_negative_amount_is_refused_where_the_field_has_a_minimum(api: Api) -> None:
+    errors = await api.errors('mutation { createDeal(data: {name: "D", stage: "Proposal", '
+                              'amount: {amount: "-1", currency: "EUR"}}) { id } }')
+    assert (errors[0]["extensions"]["code"], errors[0]["extensions"]["field"]) == (
+        "BAD_USER_INPUT", "amount")
+
+
+async def test_errors_carry_no_stack_trace(api: Api) -> None:
+    errors = await api.errors('mutation { createAccount(data: {name: "A", email: "nope"}) '
+                              "{ id } }")
+    assert set(errors[0]) <= {"message", "locations", "path", "extensions"}
+    assert "Traceback" not in str(errors)
+    assert set(errors[0]["extensions"]) <= {"code", "field", "problems", "row"}
+
+
 async def test_create_many_writes_all_rows(api: Api) -> None:
     data = await api.query('mutation { createAccounts(data: [{name: "A"}, {name: "B"}]) '
                            "{ name recordNumber } }")
@@ -281,6 +307,15 @@ async def test_a_product_code_is_unique_among_live_products(api: Api) -> None:
     # when the first is deleted; then the code is free again
     await api.query("mutation($id: ID!) { deleteProduct(id: $id) { id } }", {"id": first})
     await create(api, "Product", {"name": "Gadget", "code": "P-1"})
+
+
+async def test_changing_a_code_to_a_taken_one_is_a_conflict(api: Api) -> None:
+    await create(api, "Product", {"name": "Widget", "code": "P-1"})
+    other = await create(api, "Product", {"name": "Gadget", "code": "P-2"})
+    errors = await api.errors('mutation($id: ID!) { updateProduct(id: $id, data: {code: "P-1"}) '
+                              "{ id } }", {"id": other})
+    assert (errors[0]["extensions"]["code"], errors[0]["extensions"]["field"]) == (
+        "CONFLICT", "code")
 
 
 async def test_a_duplicate_code_within_one_create_many_writes_nothing(api: Api) -> None:
