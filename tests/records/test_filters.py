@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import Api
 
-ACCOUNTS = [
+ACCOUNTS: list[dict[str, Any]] = [
     {"name": "Acme", "industry": "Glass / Ceramics / Concrete", "employees": 50,
      "annualRevenue": {"amount": "1000.00", "currency": "EUR"}, "billingCity": "Berlin"},
     {"name": "Bolt", "industry": "Banking / Mortgage", "employees": 500,

@@ -59,7 +59,7 @@ def expected_order(direction: str) -> list[str]:
     """ROWS sorted by employees in ``direction``, then by name descending."""
     descending, nulls_first = direction.startswith("Desc"), direction.endswith("NullsFirst")
     by_name = sorted(ROWS, key=lambda row: row[0], reverse=True)
-    known = sorted((r for r in by_name if r[1] is not None), key=lambda r: r[1],
+    known = sorted((r for r in by_name if r[1] is not None), key=lambda r: r[1] or 0,
                    reverse=descending)
     empty = [r for r in by_name if r[1] is None]
     return [r[0] for r in (empty + known if nulls_first else known + empty)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from strawberry.types.base import StrawberryObjectDefinition
 
 from defalto_gql.db.engine import count_statements
 from tests.conftest import Api
@@ -164,7 +165,7 @@ def test_scalar_fields_are_plain_attributes(api: Api) -> None:
 
     for module in model.snapshot.modules.values():
         definition = generation.schema.get_type_by_name(module.name)
-        assert definition is not None
+        assert isinstance(definition, StrawberryObjectDefinition)
 
         # when looking at which fields have a resolver of their own
         resolved = {f.name for f in definition.fields if f.base_resolver is not None}
