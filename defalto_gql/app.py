@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = make_engine(url)
-        await prepare_database(engine)
+        await prepare_database(engine, settings)
         runtime = Runtime(engine, settings)
         await runtime.refresh()
         app.state.runtime = runtime

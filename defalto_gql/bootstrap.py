@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from defalto_gql.access.users import ensure_admin
 from defalto_gql.config import Settings
+from defalto_gql.demo_access import create_demo_access
 from defalto_gql.db.migrate import migrate
 from defalto_gql.metadata.shipped import install_shipped
 from defalto_gql.runtime import Runtime
@@ -17,10 +20,22 @@ logger = logging.getLogger(__name__)
 DEMO_LOCK = 7314003
 
 
-async def prepare_database(engine: AsyncEngine) -> None:
-    """Migrate the system tables and install what the shipped module files add."""
+async def prepare_database(engine: AsyncEngine, settings: Settings | None = None) -> None:
+    """Migrate the system tables, install what the shipped module files add, and make sure
+    there is an administrator (announced once, on standard error, when one is created)."""
+    settings = settings or Settings.from_env()
     await migrate(engine)
     await install_shipped(engine)
+    generated = await ensure_admin(engine, settings.admin_email, settings.admin_password)
+    if generated:
+        # Shown once, to whoever started the server; deliberately not logged.
+        print(
+            f"\nCreated the administrator {settings.admin_email} with the password {generated}\n"
+            "Sign in with: mutation { login(email: ..., password: ...) { token } }\n"
+            "then send Authorization: Bearer <token>. Change it with DEFALTO_ADMIN_PASSWORD "
+            "on a fresh database, or `defalto user create`.\n",
+            file=sys.stderr,
+        )
 
 
 async def load_demo_once(engine: AsyncEngine, settings: Settings) -> dict[str, int] | None:
@@ -38,6 +53,8 @@ async def load_demo_once(engine: AsyncEngine, settings: Settings) -> dict[str, i
                 logger.info("demo data not loaded: the database already holds accounts")
                 return None
             loaded = await load_demo(runtime.execute)
+            async with engine.begin() as tx:
+                await create_demo_access(tx)
             logger.info("demo data loaded", extra={"counts": loaded})
             return loaded
         finally:

@@ -40,7 +40,7 @@ async def _prepare(url: str, settings: Settings, demo: bool) -> None:
 
     engine = make_engine(url, pool_size=2)
     try:
-        await prepare_database(engine)
+        await prepare_database(engine, settings)
         if demo:
             loaded = await load_demo_once(engine, settings)
             if loaded:

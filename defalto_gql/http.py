@@ -6,6 +6,9 @@
   ``application/graphql-response+json``, and 200 with ``errors`` under plain
   ``application/json``, as the specification asks.
 - Every error carries ``extensions.code``; unexpected errors are masked.
+- Every request carries ``Authorization: Bearer <token>`` (a session token from
+  ``login`` or an API key), except a mutation that only signs in; without one
+  the answer is 401 with an UNAUTHENTICATED error.
 """
 
 from __future__ import annotations
@@ -13,15 +16,21 @@ from __future__ import annotations
 import json
 import logging
 import re
+from functools import lru_cache
 from typing import Any
 
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
-from defalto_gql.errors import DefaltoError
-from defalto_gql.runtime import Runtime
+from defalto_gql.access import tokens
+from defalto_gql.access.policy import AccessPolicy
+from defalto_gql.errors import DefaltoError, Unauthenticated
+from defalto_gql.runtime import Generation, Runtime
+
+# Who an unauthenticated request (one that only signs in) acts as: nobody, with no rights.
+ANONYMOUS_USER_ID = "00000000-0000-0000-0000-000000000000"
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +92,53 @@ def _respond(body: dict[str, Any], status: int, media_type: str) -> Response:
     return JSONResponse(body, status_code=status, media_type=media_type)
 
 
+async def _body(request: Request) -> bytes:
+    """The request body, refused (413) once it passes the configured limit."""
+    limit = request.app.state.runtime.settings.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise RequestError(f"the request body is larger than {limit} bytes", 413)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(f"the request body is larger than {limit} bytes", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+ANONYMOUS_FIELDS = {"login", "__typename"}
+
+
+def _anonymous_allowed(chosen: OperationDefinitionNode | None) -> bool:
+    """Only signing in is open without a token."""
+    if chosen is None or chosen.operation != OperationType.MUTATION:
+        return False
+    selections = chosen.selection_set.selections
+    return all(isinstance(s, FieldNode) and s.name.value in ANONYMOUS_FIELDS
+               for s in selections)
+
+
+async def _authenticate(
+    runtime: Runtime, generation: Generation, request: Request,
+    chosen: OperationDefinitionNode | None,
+) -> AccessPolicy:
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    if not secret.strip():
+        if _anonymous_allowed(chosen):
+            return AccessPolicy(user_id=ANONYMOUS_USER_ID, is_admin=False)
+        raise Unauthenticated("sign in first (mutation login), then send "
+                              "Authorization: Bearer <token>")
+    if scheme.lower() != "bearer":
+        raise Unauthenticated("send the token as Authorization: Bearer <token>")
+    async with runtime.engine.connect() as conn:
+        found = await tokens.resolve(conn, secret.strip())
+    if found is None:
+        raise Unauthenticated("the token is unknown, expired or revoked")
+    request.state.token_id = found["token_id"]
+    return await runtime.policy(found["user_id"], generation)
+
+
 async def _params(request: Request) -> dict[str, Any]:
     if request.method == "GET":
         params: dict[str, Any] = dict(request.query_params)
@@ -96,7 +152,7 @@ async def _params(request: Request) -> dict[str, Any]:
     if content_type != "application/json":
         raise RequestError("send a JSON body with Content-Type: application/json", 415)
     try:
-        body = json.loads(await request.body())
+        body = json.loads(await _body(request))
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise RequestError("the request body is not valid JSON") from None
     if not isinstance(body, dict):
@@ -120,6 +176,10 @@ class OperationError(Exception):
     """A document that parses but names no single operation to run (a request error)."""
 
 
+# Documents are parsed once per distinct text (bounded), as the schema's parser cache does.
+_parse = lru_cache(maxsize=256)(parse)
+
+
 def _operation(query: str, name: str | None) -> OperationDefinitionNode | None:
     """The operation the request asks for; None when the document does not parse.
 
@@ -127,7 +187,7 @@ def _operation(query: str, name: str | None) -> OperationDefinitionNode | None:
     and runs the first of several unnamed ones, so the choice is made here.
     """
     try:
-        document = parse(query)
+        document = _parse(query)
     except GraphQLError:
         return None  # execution reports the syntax error
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -168,9 +228,15 @@ async def graphql_endpoint(request: Request) -> Response:
         return _not_executed(str(problem), "OPERATION_RESOLUTION_FAILURE", media_type)
 
     generation = runtime.generation()
+    try:
+        policy = await _authenticate(runtime, generation, request, chosen)
+    except Unauthenticated as problem:
+        refusal = {"errors": [{"message": problem.message, "extensions": problem.extensions()}]}
+        return JSONResponse(refusal, status_code=401, media_type=media_type,
+                            headers={"WWW-Authenticate": "Bearer"})
     result = await generation.schema.execute(
         query, variable_values=variables, operation_name=operation,
-        context_value=runtime.context(generation, request),
+        context_value=runtime.context(generation, request, policy),
     )
     body: dict[str, Any] = {}
     not_executed = result.data is None and result.errors and all(

@@ -16,13 +16,22 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.types import ExecutionContext
 
 from defalto_gql.config import Settings
 from defalto_gql.errors import DefaltoError
 from defalto_gql.metadata.loader import current_version, load_snapshot
-from defalto_gql.records.context import RecordContext
+from defalto_gql.access.loading import load_policy
+from defalto_gql.access.policy import AccessPolicy
+from defalto_gql.records.context import SYSTEM_USER_ID, RecordContext
 from defalto_gql.records.datamodel import DataModel, build_datamodel
 from defalto_gql.schema.builder import SchemaBuilder
 from defalto_gql.schema.context import RequestContext
@@ -60,12 +69,25 @@ class Generation:
         return self.model.snapshot.version
 
 
-def build_generation(model: DataModel) -> Generation:
+def limits(settings: Settings) -> list[Any]:
+    """The security limits every request passes, before it runs."""
+    found: list[Any] = [
+        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+    ]
+    if not settings.introspection:
+        found.append(DisableIntrospection)
+    return found
+
+
+def build_generation(model: DataModel, settings: Settings | None = None) -> Generation:
     started = time.perf_counter()
     builder = SchemaBuilder(model)
     schema = builder.build(
         schema_class=DefaltoSchema,
-        extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
+        extensions=[*limits(settings or Settings.from_env()), lambda: ParserCache(maxsize=256),
+                    lambda: ValidationCache(maxsize=256)],
     )
     return Generation(model, schema, time.perf_counter() - started)
 
@@ -78,17 +100,26 @@ class Runtime:
         self.settings = settings
         self.current: Generation | None = None
         self._lock = asyncio.Lock()
+        # Computed rights per user, for the current metadata and access versions.
+        self.policies: dict[str, AccessPolicy] = {}
+        self.access_version = -1
 
     async def refresh(self) -> Generation:
         """Load metadata and swap in a new generation if its version moved."""
         async with self._lock:
             async with self.engine.connect() as conn:
                 version = await current_version(conn)
+                access = (await conn.exec_driver_sql(
+                    "SELECT version FROM dg_access_version WHERE id = 1")).scalar_one()
+                if access != self.access_version:
+                    self.access_version = access
+                    self.policies.clear()
                 if self.current is not None and self.current.version >= version:
                     return self.current
                 snapshot = await load_snapshot(conn)
-            generation = build_generation(build_datamodel(snapshot))
+            generation = build_generation(build_datamodel(snapshot), self.settings)
             self.current = generation
+            self.policies.clear()
             logger.info("schema in service", extra={
                 "version": generation.version, "build_seconds": round(generation.build_seconds, 3)
             })
@@ -106,14 +137,31 @@ class Runtime:
             raise RuntimeError("the runtime has not loaded its metadata yet; call refresh()")
         return self.current
 
-    def context(self, generation: Generation, request: Any = None) -> RequestContext:
+    def context(
+        self, generation: Generation, request: Any = None, policy: AccessPolicy | None = None
+    ) -> RequestContext:
+        """A request's context; without a policy it acts as the system (CLI, demo data)."""
         records = RecordContext(
             engine=self.engine,
             model=generation.model,
+            user_id=policy.user_id if policy else SYSTEM_USER_ID,
             max_page_size=self.settings.max_page_size,
             default_page_size=self.settings.default_page_size,
+            policy=policy,
         )
         return RequestContext(records=records, request=request, runtime=self)
+
+    async def policy(self, user_id: str, generation: Generation) -> AccessPolicy:
+        """A user's rights, computed once per metadata and access version."""
+        found = self.policies.get(user_id)
+        if found is None:
+            async with self.engine.connect() as conn:
+                found = await load_policy(conn, user_id, generation.model.snapshot)
+            self.policies[user_id] = found
+        return found
+
+    def access_changed(self) -> None:
+        self.policies.clear()
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> Any:
         """Run one operation in process (demo data, CLI); raises on any error."""
@@ -148,7 +196,10 @@ async def watch_metadata(runtime: Runtime, poll_seconds: float = 5.0) -> None:
             )
             wake = asyncio.Event()
             await conn.add_listener("defalto_metadata", lambda *_: wake.set())
+            await conn.add_listener("defalto_access", lambda *_: runtime.access_changed())
             await runtime.refresh()
+            # Rights may have changed while no one listened.
+            runtime.access_changed()
             while not conn.is_closed():
                 try:
                     await asyncio.wait_for(wake.wait(), poll_seconds)

@@ -72,10 +72,27 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
     await drop_database(server_url, url)
 
 
+ADMIN_EMAIL = "admin@test.defalto.local"
+ADMIN_PASSWORD = "test-admin-password"
+
+
 def settings_for_tests(**changes: Any) -> Settings:
     base = Settings.from_env()
-    values = {**base.__dict__, "database_url": None, **changes}
+    # Fixtures build data in few requests, with many aliases; the limits have their own tests.
+    values = {**base.__dict__, "database_url": None, "admin_email": ADMIN_EMAIL,
+              "admin_password": ADMIN_PASSWORD, "max_aliases": 1000, "max_tokens": 200_000,
+              **changes}
     return Settings(**values)
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> str:
+    """Log in through the API and return the session token."""
+    response = await client.post("/graphql", json={
+        "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) "
+                 "{ token } }", "variables": {"e": email, "p": password}})
+    body = response.json()
+    assert "errors" not in body, body
+    return str(body["data"]["login"]["token"])
 
 
 class Api:
@@ -118,6 +135,8 @@ async def api(database_url: str) -> AsyncIterator[Api]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            token = await sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+            client.headers["Authorization"] = f"Bearer {token}"
             yield Api(client, app.state.runtime)
 
 

@@ -17,7 +17,7 @@ from defalto_gql.app import create_app
 from defalto_gql.db.migrate import shipped_dir
 from defalto_gql.metadata.shipped import install_shipped
 from defalto_gql.runtime import LISTENER_NAME
-from tests.conftest import Api, settings_for_tests
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, settings_for_tests, sign_in
 
 
 @contextlib.asynccontextmanager
@@ -27,6 +27,7 @@ async def second_instance(database_url: str) -> AsyncIterator[Api]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://two") as client:
+            client.headers["Authorization"] = f"Bearer {await sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)}"
             yield Api(client, app.state.runtime)
 
 

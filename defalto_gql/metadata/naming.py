@@ -55,7 +55,7 @@ STATIC_TYPE_NAMES = frozenset({
     "PicklistFilter", "MultiPicklistFilter", "JSONFilter", "MoneyFilter", "Module", "Field",
     "Relation", "Block", "ModuleInput", "ModuleChangeInput", "FieldInput", "FieldChangeInput",
     "RelationInput", "ConversionReport", "ConversionFailure", "PicklistRemoval", "FieldType",
-    "MetadataChange",
+    "MetadataChange", "User", "Session", "ApiKey", "UserInput", "SharingRuleInput",
 })
 
 

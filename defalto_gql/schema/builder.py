@@ -31,6 +31,7 @@ from defalto_gql.schema.common import (
     PageInfo,
     RecordRefInput,
 )
+from defalto_gql.schema.access_api import AccessMutation, AccessQuery
 from defalto_gql.schema.metadata_api import MetadataMutation, MetadataQuery
 from defalto_gql.schema.resolvers import (
     list_resolver,
@@ -312,14 +313,14 @@ class SchemaBuilder:
         ns.add("metadataVersion", int, strawberry.field(
             resolver=lambda: self.snapshot.version,
             description="The metadata version this schema was built from."))
-        return strawberry.type(ns.fill(type("Query", (MetadataQuery,), {})),
+        return strawberry.type(ns.fill(type("Query", (MetadataQuery, AccessQuery), {})),
                                description="Read records of every module.")
 
     def _mutation(self) -> type:
         ns = Namespace()
         for types in self.types.values():
             self._module_mutations(ns, types)
-        return strawberry.type(ns.fill(type("Mutation", (MetadataMutation,), {})),
+        return strawberry.type(ns.fill(type("Mutation", (MetadataMutation, AccessMutation), {})),
                                description="Change records of every module.")
 
     def _module_mutations(self, ns: Namespace, types: ModuleTypes) -> None:

@@ -17,7 +17,7 @@ import strawberry
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from defalto_gql.errors import BadUserInput, DefaltoError
+from defalto_gql.errors import BadUserInput, DefaltoError, Forbidden
 from defalto_gql.metadata import admin, changes, conversion, picklists
 from defalto_gql.metadata.loader import load_snapshot
 from defalto_gql.metadata.naming import camel
@@ -47,6 +47,7 @@ async def run_change(info: strawberry.Info, change: Change) -> Any:
     """Run one metadata change: lock, change, prove the schema builds, commit, serve."""
     from defalto_gql.runtime import build_generation
 
+    require_admin(info)
     runtime = info.context.runtime
     async with runtime.engine.begin() as conn:
         await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({METADATA_LOCK})")
@@ -59,7 +60,7 @@ async def run_change(info: strawberry.Info, change: Change) -> Any:
             raise BadUserInput(f"the change does not fit the stored data: {detail}") from exc
         snapshot = await load_snapshot(conn)
         try:
-            generation = build_generation(build_datamodel(snapshot))
+            generation = build_generation(build_datamodel(snapshot), runtime.settings)
         except DefaltoError:
             raise
         except Exception as exc:
@@ -67,6 +68,12 @@ async def run_change(info: strawberry.Info, change: Change) -> Any:
                                ) from exc
     await runtime.install(generation)
     return result
+
+
+def require_admin(info: strawberry.Info) -> None:
+    """Changing the data model (and seeing what a dry run would do) is for administrators."""
+    if not info.context.records.rights.is_admin:
+        raise Forbidden("only administrators may change the data model", field="metadata")
 
 
 def _model(info: strawberry.Info) -> Any:
@@ -218,6 +225,7 @@ class MetadataMutation:
                 clear_failures=clearFailures)
 
         if dryRun:
+            require_admin(info)
             async with info.context.runtime.engine.connect() as conn:
                 report = await change(conn)
         else:
@@ -273,6 +281,7 @@ class MetadataMutation:
                                                 dryRun)
 
         if dryRun:
+            require_admin(info)
             async with info.context.runtime.engine.connect() as conn:
                 found = await change(conn)
         else:

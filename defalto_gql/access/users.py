@@ -1,0 +1,111 @@
+"""Users: creating them, the first administrator, and signing in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import available_timezones
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from defalto_gql.access import throttle, tokens
+from defalto_gql.access.passwords import hash_password, verify_password
+from defalto_gql.errors import BadUserInput, Conflict, Unauthenticated
+
+logger = logging.getLogger(__name__)
+
+SYSTEM_USER_ID = "00000000-0000-0000-0000-000000000001"
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+async def bump_access(conn: AsyncConnection) -> None:
+    """Rights changed: every instance drops the policies it computed (delivered at commit)."""
+    await conn.exec_driver_sql("UPDATE dg_access_version SET version = version + 1 WHERE id = 1")
+    await conn.exec_driver_sql("NOTIFY defalto_access")
+
+
+async def create_user(
+    conn: AsyncConnection, *, email: str, name: str, password: str | None,
+    is_admin: bool = False, role: str | None = None, time_zone: str = "UTC",
+    locale: str = "en",
+) -> str:
+    """A new user; ``role`` is a role name. Returns the user's id."""
+    if not EMAIL.match(email):
+        raise BadUserInput(f"{email!r} is not an email address", field="email")
+    if time_zone not in available_timezones():
+        raise BadUserInput(f"{time_zone!r} is not an IANA time zone", field="timeZone")
+    role_id = None
+    if role is not None:
+        role_id = (await conn.exec_driver_sql("SELECT id::text FROM dg_roles WHERE name = $1",
+                                              (role,))).scalar()
+        if role_id is None:
+            raise BadUserInput(f"there is no role {role!r}", field="role")
+    hashed = hash_password(password) if password is not None else None
+    try:
+        async with conn.begin_nested():
+            created = (await conn.exec_driver_sql(
+                "INSERT INTO dg_users (email, name, password_hash, is_admin, role_id, "
+                "time_zone, locale) VALUES (lower($1), $2, $3, $4, $5, $6, $7) RETURNING id::text",
+                (email, name, hashed, is_admin, role_id, time_zone, locale),
+            )).scalar_one()
+    except IntegrityError:
+        raise Conflict(f"a user with email {email} exists already", field="email") from None
+    await bump_access(conn)
+    logger.info("user created", extra={"user_id": created, "admin": is_admin})
+    return str(created)
+
+
+async def ensure_admin(engine: AsyncEngine, email: str, password: str | None) -> str | None:
+    """Create the first administrator if there is none; returns a generated password, once."""
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7314005)")
+        exists = (await conn.exec_driver_sql(
+            "SELECT count(*) FROM dg_users WHERE is_admin AND id <> $1", (SYSTEM_USER_ID,)
+        )).scalar_one()
+        if exists:
+            return None
+        generated = None if password else secrets.token_urlsafe(12)
+        await create_user(conn, email=email, name="Administrator",
+                          password=password or generated, is_admin=True)
+        return generated
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    expires_at: dt.datetime | None
+    user_id: str
+
+
+async def login(
+    conn: AsyncConnection, email: str, password: str, address: str, *, ttl: dt.timedelta,
+    per_account: int, per_address: int,
+) -> Session:
+    """Check a password and issue a session token; failures are counted and throttled."""
+    await throttle.check(conn, email, address, per_account, per_address)
+    user = (await conn.exec_driver_sql(
+        "SELECT id::text, password_hash, active FROM dg_users WHERE email = lower($1)",
+        (email,),
+    )).mappings().first()
+    stored = user["password_hash"] if user else None
+    if not verify_password(stored, password) or not user or not user["active"]:
+        await throttle.record(conn, email, address, succeeded=False)
+        logger.info("sign-in failed", extra={"address": address})
+        raise Unauthenticated("wrong email or password")
+    await throttle.record(conn, email, address, succeeded=True)
+    issued = await tokens.issue(conn, user["id"], "session", ttl=ttl)
+    logger.info("sign-in succeeded", extra={"user_id": user["id"], "address": address})
+    return Session(issued.secret, issued.expires_at, user["id"])
+
+
+async def user_row(conn: AsyncConnection, user_id: str) -> Any:
+    return (await conn.exec_driver_sql(
+        "SELECT u.id::text, u.email, u.name, u.is_admin, u.active, u.time_zone, u.locale, "
+        "r.name AS role FROM dg_users u LEFT JOIN dg_roles r ON r.id = u.role_id "
+        "WHERE u.id = $1", (user_id,),
+    )).mappings().first()
