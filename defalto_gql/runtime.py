@@ -50,7 +50,9 @@ class DefaltoSchema(strawberry.Schema):
     ) -> None:
         for error in errors:
             original = error.original_error
-            if original is None or isinstance(original, DefaltoError):
+            # Errors before execution (no path: syntax, validation, bad variable values)
+            # and the project's own errors are the client's; the rest are bugs.
+            if original is None or isinstance(original, DefaltoError) or error.path is None:
                 logger.debug("client error: %s", error.message)
             else:
                 logger.error("unexpected error in %s", error.path, exc_info=original)
@@ -117,7 +119,9 @@ class Runtime:
                 if self.current is not None and self.current.version >= version:
                     return self.current
                 snapshot = await load_snapshot(conn)
-            generation = build_generation(build_datamodel(snapshot), self.settings)
+            # Built in a worker thread, so requests keep being answered meanwhile.
+            generation = await asyncio.to_thread(
+                build_generation, build_datamodel(snapshot), self.settings)
             self.current = generation
             self.policies.clear()
             logger.info("schema in service", extra={

@@ -6,6 +6,7 @@ commit or roll back together, which is what makes metadata changes safe.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +18,36 @@ from defalto_gql.db.tables import common_columns, field_columns, sequence_name
 from defalto_gql.metadata.model import FieldDef, ModuleDef
 
 DIALECT = pg.dialect()
+DEFERRED = "defalto_deferred_ddl"
+
+
+def defer_ddl(conn: AsyncConnection) -> None:
+    """From now on, ``later`` queues DDL on this connection instead of running it."""
+    conn.info[DEFERRED] = []
+
+
+async def run_deferred(conn: AsyncConnection) -> None:
+    """Run the queued DDL, in order, in the same transaction."""
+    for step in conn.info.pop(DEFERRED, []):
+        await step()
+
+
+def stop_deferring(conn: AsyncConnection) -> None:
+    conn.info.pop(DEFERRED, None)
+
+
+async def later(conn: AsyncConnection, step: Callable[[], Awaitable[None]]) -> None:
+    """Run a DDL step now, or at the end of the change when DDL is being deferred.
+
+    A metadata change proves the new schema builds before it commits; building
+    takes a while, and an ALTER TABLE holds a lock that stops every reader of the
+    table. Deferring the DDL to after the build keeps that lock short.
+    """
+    queue = conn.info.get(DEFERRED)
+    if queue is None:
+        await step()
+    else:
+        queue.append(step)
 
 
 def quote(name: str) -> str:

@@ -253,23 +253,36 @@ async def create_field(
         )
     f = FieldDef(id=created["id"], module=module, name=name, label=label, type_key=type_key,
                  column=column, unique=bool(spec.get("unique")), options=options)
-    await ddl.add_field_columns(conn, _module_def(row), f, target_table)
     if spec.get("default") is not None:
-        await _backfill(conn, row["table_name"], f, values, spec["default"])
+        # Check the default now, so a bad one fails before anything is queued.
+        _default_columns(f, values, spec["default"])
+
+    async def add_columns() -> None:
+        await ddl.add_field_columns(conn, _module_def(row), f, target_table)
+        if spec.get("default") is not None:
+            await _backfill(conn, row["table_name"], f, values, spec["default"])
+
+    await ddl.later(conn, add_columns)
     await bump_version(conn)
     logger.info("field created", extra={"module_name": module, "field": name})
     return int(created["id"])
 
 
+def _default_columns(f: FieldDef, values: list[str], default: Any) -> dict[str, Any]:
+    f = FieldDef(**{**f.__dict__, "picklist": tuple(values)})
+    try:
+        columns: dict[str, Any] = f.type.write(f, f.type.from_json(f, default))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise BadUserInput(f"default value: {exc}", field="default") from None
+    return columns
+
+
 async def _backfill(
     conn: AsyncConnection, table: str, f: FieldDef, values: list[str], default: Any
 ) -> None:
-    """Check a default value and give it to the records that already exist."""
+    """Give a default value to the records that already exist."""
     f = FieldDef(**{**f.__dict__, "picklist": tuple(values)})
-    try:
-        columns = f.type.write(f, f.type.from_json(f, default))
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise BadUserInput(f"default value: {exc}", field="default") from None
+    columns = _default_columns(f, values, default)
     target = sa.table(table, *(sa.column(c) for c in columns))
     await conn.execute(target.update().values(
         {c: sa.bindparam(f"v_{c}", v, type_=f.type.columns(f)[i].type)
@@ -330,7 +343,8 @@ async def create_relation(conn: AsyncConnection, spec: dict[str, Any], *, shippe
         name, spec.get("label") or name, left["id"], right["id"], left_name, right_name, table,
         shipped,
     )
-    await ddl.create_link_table(conn, table, left["table_name"], right["table_name"])
+    await ddl.later(conn, lambda: ddl.create_link_table(conn, table, left["table_name"],
+                                                        right["table_name"]))
     await bump_version(conn)
     logger.info("relation created", extra={"relation": name})
     return int(row["id"])

@@ -9,6 +9,7 @@ serves the new schema at once; the others follow through NOTIFY.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ import strawberry
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from defalto_gql.db import ddl
 from defalto_gql.errors import BadUserInput, DefaltoError, Forbidden
 from defalto_gql.metadata import admin, changes, conversion, picklists
 from defalto_gql.metadata.loader import load_snapshot
@@ -51,21 +53,27 @@ async def run_change(info: strawberry.Info, change: Change) -> Any:
     runtime = info.context.runtime
     async with runtime.engine.begin() as conn:
         await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({METADATA_LOCK})")
+        ddl.defer_ddl(conn)
         try:
             result = await change(conn)
+            snapshot = await load_snapshot(conn)
+            try:
+                # Built in a worker thread, so this instance keeps answering meanwhile.
+                generation = await asyncio.to_thread(
+                    build_generation, build_datamodel(snapshot), runtime.settings)
+            except DefaltoError:
+                raise
+            except Exception as exc:
+                raise BadUserInput(f"the change would leave a schema that does not build: "
+                                   f"{exc}") from exc
+            await ddl.run_deferred(conn)
         except DBAPIError as exc:
             # The DDL or a backfill met stored data it cannot fit (duplicates for a
             # unique field, say); the transaction rolls back whole.
             detail = getattr(exc.orig, "args", [str(exc)])[0]
             raise BadUserInput(f"the change does not fit the stored data: {detail}") from exc
-        snapshot = await load_snapshot(conn)
-        try:
-            generation = build_generation(build_datamodel(snapshot), runtime.settings)
-        except DefaltoError:
-            raise
-        except Exception as exc:
-            raise BadUserInput(f"the change would leave a schema that does not build: {exc}"
-                               ) from exc
+        finally:
+            ddl.stop_deferring(conn)
     await runtime.install(generation)
     return result
 
