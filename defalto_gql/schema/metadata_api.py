@@ -103,6 +103,14 @@ def _field(info: strawberry.Info, module: str, name: str) -> Any:
     return found
 
 
+def _visible(info: strawberry.Info, model: Any, module: Any) -> dict[str, Any]:
+    """A module's description without the fields hidden from this user."""
+    found = module_info(model, module)
+    hidden = info.context.records.rights.hidden(module.name)
+    found["fields"] = [f for f in found["fields"] if f["name"] not in hidden]
+    return found
+
+
 def _done(info: strawberry.Info, message: str) -> MetadataChange:
     return MetadataChange(version=_model(info).snapshot.version, message=message)
 
@@ -122,15 +130,20 @@ def _field_spec(data: Any) -> dict[str, Any]:
 
 @strawberry.type
 class MetadataQuery:
-    @strawberry.field(description="Every module of the data model.")
+    @strawberry.field(description="Every module of the data model you may view, with the "
+                                  "fields you may see.")
     def modules(self, info: strawberry.Info) -> list[ModuleInfo]:
         model = _model(info)
-        return [module_info(model, m) for m in model.snapshot.modules.values()]  # type: ignore[misc]
+        return [_visible(info, model, m) for m in model.snapshot.modules.values()  # type: ignore[misc]
+                if info.context.records.rights.allows(m.name, "view")]
 
-    @strawberry.field(description="One module by name; null if there is none.")
+    @strawberry.field(description="One module by name; null if there is none (or you may not "
+                                  "view it).")
     def module(self, info: strawberry.Info, name: str) -> ModuleInfo | None:
         module = _model(info).snapshot.modules.get(name)
-        return None if module is None else module_info(_model(info), module)  # type: ignore[return-value]
+        if module is None or not info.context.records.rights.allows(name, "view"):
+            return None
+        return _visible(info, _model(info), module)  # type: ignore[return-value]
 
     @strawberry.field(description="Every many-to-many relation.")
     def relations(self, info: strawberry.Info) -> list[RelationInfo]:
