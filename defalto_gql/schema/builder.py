@@ -122,7 +122,10 @@ class SchemaBuilder:
             self.types[module.name] = self._shells(module)
         for types in self.types.values():
             self._fill(types)
+        from defalto_gql.schema.execution import RecordExecutionContext
+
         schema = schema_class(
+            execution_context_class=RecordExecutionContext,
             query=self._query(),
             extensions=extensions or [],
             mutation=self._mutation(),
