@@ -284,3 +284,58 @@ async def test_many_to_many_between_a_custom_and_a_standard_module(api: Api) -> 
                             "edges { node { name } } } } } } }")
     attended = found["contacts"]["edges"][0]["node"]["attended"]
     assert attended == {"totalCount": 1, "edges": [{"node": {"name": "Expo"}}]}
+
+
+async def test_purge_drops_the_data_and_the_column_name_is_never_reused(api: Api) -> None:
+    label = unique("Scratch")
+    first = (await create_field(api, "Account", label=label, type="text"))["name"]
+    await api.query('mutation($n: String!) { deleteField(module: "Account", name: $n) '
+                    "{ version } }", {"n": first})
+    await api.query('mutation($n: String!) { purgeField(module: "Account", name: $n) '
+                    "{ message } }", {"n": first})
+    again = (await create_field(api, "Account", label=label, type="text"))["name"]
+    async with api.engine.connect() as conn:
+        columns = [c for (c,) in await conn.exec_driver_sql(
+            "SELECT column_name FROM dg_fields f JOIN dg_modules m ON m.id = f.module_id "
+            "WHERE m.name = 'Account' AND f.name = $1 ORDER BY f.id", (first,))]
+        live = {c for (c,) in await conn.exec_driver_sql(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'm_account'")}
+    assert again == first
+    assert len(columns) == 2 and columns[0] != columns[1]
+    assert columns[0] not in live and columns[1] in live
+    errors = await api.errors('mutation($n: String!) { restoreField(module: "Account", '
+                              "name: $n) { name } }", {"n": first})
+    assert errors[0]["extensions"]["code"] in ("NOT_FOUND", "BAD_USER_INPUT")
+
+
+async def test_restoring_a_field_whose_name_was_taken_meanwhile_names_the_clash(api: Api) -> None:
+    label = unique("Channel")
+    name = (await create_field(api, "Contact", label=label, type="text"))["name"]
+    await api.query('mutation($n: String!) { deleteField(module: "Contact", name: $n) '
+                    "{ version } }", {"n": name})
+    await create_field(api, "Contact", label=label, type="integer")
+    errors = await api.errors('mutation($n: String!) { restoreField(module: "Contact", '
+                              "name: $n) { name } }", {"n": name})
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "clashes" in errors[0]["message"]
+
+
+async def test_module_labels_change_and_relations_come_and_go(api: Api) -> None:
+    module = (await api.query("mutation($l: String!) { createModule(data: {label: $l}) "
+                              "{ name } }", {"l": unique("Venue")}))["createModule"]["name"]
+    changed = await api.query("""mutation($m: String!) { updateModule(name: $m, data: {
+        label: "Place", pluralLabel: "Places", description: "Where events happen"}) {
+        label pluralLabel description } }""", {"m": module})
+    assert changed["updateModule"] == {"label": "Place", "pluralLabel": "Places",
+                                       "description": "Where events happen"}
+    relation = await api.query("""mutation($m: String!) { createRelation(data: {left: $m,
+        right: "Account", leftName: "tenants", rightName: "venues"}) { name } }""",
+                               {"m": module})
+    name = relation["createRelation"]["name"]
+    await api.query("mutation($n: String!) { deleteRelation(name: $n) { version } }",
+                    {"n": name})
+    errors = await api.errors("{ accounts { edges { node { venues { totalCount } } } } }")
+    assert errors[0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    await api.query("mutation($n: String!) { restoreRelation(name: $n) { version } }",
+                    {"n": name})
+    await api.query("{ accounts { edges { node { venues { totalCount } } } } }")
