@@ -52,7 +52,7 @@ async def load_demo_once(engine: AsyncEngine, settings: Settings) -> dict[str, i
             if count:
                 logger.info("demo data not loaded: the database already holds accounts")
                 return None
-            loaded = await load_demo(runtime.execute)
+            loaded = await load_demo(runtime.execute, max_aliases=settings.max_aliases)
             async with engine.begin() as tx:
                 await create_demo_access(tx)
             logger.info("demo data loaded", extra={"counts": loaded})
