@@ -8,6 +8,7 @@ keeps its data between runs.
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -27,6 +28,10 @@ from tests.processes import DEFALTO, alive, environment, postgres_processes
 START_SECONDS = 120  # a first embedded start runs initdb and installs every module
 STOP_SECONDS = 60
 COUNTS = "{ accounts { totalCount } contacts { totalCount } deals { totalCount } }"
+LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
+ADMIN_EMAIL = "admin@defalto.local"  # the default DEFALTO_ADMIN_EMAIL
+ADMIN_PASSWORD = "serve-admin-password"
+ANNOUNCED = re.compile(r"Created the administrator (\S+) with the password (\S+)")
 
 
 def free_port() -> int:
@@ -37,14 +42,25 @@ def free_port() -> int:
 
 
 class Served:
-    """A running ``defalto serve`` and a client for it."""
+    """A running ``defalto serve`` and a client for it, signed in as the administrator
+    unless told otherwise."""
 
     def __init__(self, process: subprocess.Popen[bytes], url: str, log: Path) -> None:
         self.process, self.url, self.log = process, url, log
+        self.token: str | None = None
+
+    def sign_in(self, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> None:
+        response = httpx.post(f"{self.url}/graphql", timeout=30, json={
+            "query": LOGIN, "variables": {"e": email, "p": password}})
+        body = response.json()
+        assert "errors" not in body, body
+        self.token = body["data"]["login"]["token"]
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        if self.token is None:
+            self.sign_in()
         response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables},
-                              timeout=30)
+                              headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
         body: dict[str, Any] = response.json()
         assert response.status_code == 200, body
         assert "errors" not in body, body["errors"]
@@ -110,21 +126,32 @@ mutation($name: String) { createAccount(data: {name: $name, employees: 12}) { id
 """
 
 
+def admin_environment(**settings: str) -> dict[str, str]:
+    return environment(DEFALTO_ADMIN_PASSWORD=ADMIN_PASSWORD, **settings)
+
+
 def test_serve_answers_queries_and_mutations_over_http(scratch_url: str, tmp_path: Path) -> None:
-    with serve(environment(DEFALTO_DATABASE_URL=scratch_url), tmp_path) as served:
+    with serve(admin_environment(DEFALTO_DATABASE_URL=scratch_url), tmp_path) as served:
+        anonymous = httpx.post(f"{served.url}/graphql", json={"query": COUNTS})
         created = served.graphql(CREATE_ACCOUNT, {"name": "Initech"})["createAccount"]
         found = served.graphql("query($id: ID!) { account(id: $id) { name employees } }",
                                {"id": created["id"]})
         health = httpx.get(f"{served.url}/health").json()
 
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert created["version"] == 1
     assert found == {"account": {"name": "Initech", "employees": 12}}
     assert health["status"] == "ok"
     assert f"GraphQL at {served.url}/graphql" in served.output()
+    # The administrator's password came from the environment: nothing to announce.
+    assert "Created the administrator" not in served.output()
+    assert ADMIN_PASSWORD not in served.output()
 
 
 def test_serve_with_two_workers(scratch_url: str, tmp_path: Path) -> None:
-    with serve(environment(DEFALTO_DATABASE_URL=scratch_url), tmp_path,
+    with serve(admin_environment(DEFALTO_DATABASE_URL=scratch_url), tmp_path,
                "--workers", "2") as served:
         workers = psutil.Process(served.process.pid).children(recursive=True)
         names = [worker.name().lower() for worker in workers]
@@ -142,16 +169,27 @@ def test_serve_with_two_workers(scratch_url: str, tmp_path: Path) -> None:
 
 
 def test_serve_demo_loads_the_demo_data_once(scratch_url: str, tmp_path: Path) -> None:
-    env = environment(DEFALTO_DATABASE_URL=scratch_url)
+    env = admin_environment(DEFALTO_DATABASE_URL=scratch_url)
 
     with serve(env, tmp_path, "--demo") as served:
         first = served.graphql(COUNTS)
     with serve(env, tmp_path, "--demo") as served:
         second = served.graphql(COUNTS)
+        users = served.graphql("{ users { email role } }")["users"]
+        served.sign_in("east@demo.defalto.local", "defalto-demo")
+        east = served.graphql("{ me { role } deals { totalCount } }")
 
     assert all(count["totalCount"] > 0 for count in first.values()), first
     assert sum(count["totalCount"] for count in first.values()) >= 200
     assert second == first
+    # The demo users, once each, in their roles; a sales rep sees only their own deals.
+    assert sorted((u["email"], u["role"]) for u in users) == [
+        ("admin@defalto.local", None), ("director@demo.defalto.local", "Director"),
+        ("east@demo.defalto.local", "Sales East"), ("manager@demo.defalto.local", "Sales Manager"),
+        ("support@demo.defalto.local", "Support"), ("west@demo.defalto.local", "Sales West"),
+    ]
+    assert east["me"] == {"role": "Sales East"}
+    assert 0 < east["deals"]["totalCount"] < first["deals"]["totalCount"]
 
 
 def test_embedded_postgres_keeps_data_across_restarts_and_stops(tmp_path: Path) -> None:
@@ -159,13 +197,20 @@ def test_embedded_postgres_keeps_data_across_restarts_and_stops(tmp_path: Path) 
     env = environment(DEFALTO_DATA_DIR=str(data_dir))
 
     with serve(env, tmp_path, stop=signal.SIGINT) as served:  # Ctrl-C in a terminal
+        # No DEFALTO_ADMIN_PASSWORD: the first start makes one up and says it once.
+        announced = ANNOUNCED.search(served.output())
+        assert announced, served.output()
+        served.sign_in(announced[1], announced[2])
         created = served.graphql(CREATE_ACCOUNT, {"name": "Umbrella"})["createAccount"]
         assert postgres_processes(data_dir), "the embedded server should be running"
     assert not postgres_processes(data_dir), "the embedded server outlived defalto serve"
 
     with serve(env, tmp_path) as served:
+        served.sign_in(announced[1], announced[2])
         found = served.graphql("{ accounts { edges { node { id name } } } }")
+        assert "Created the administrator" not in served.output()
 
+    assert announced[1] == ADMIN_EMAIL
     assert found["accounts"]["edges"] == [{"node": {"id": created["id"], "name": "Umbrella"}}]
     assert not postgres_processes(data_dir)
     assert not (data_dir / "postmaster.pid").exists()
