@@ -253,7 +253,8 @@ class Exploding:
 async def test_an_internal_error_is_masked_and_logged(
     api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(api.runtime, "context", lambda generation, request=None:
+    # The stand-in takes what the endpoint passes: the generation, the request, the policy.
+    monkeypatch.setattr(api.runtime, "context", lambda generation, request=None, policy=None:
                         RequestContext(records=Exploding(), request=request))  # type: ignore[arg-type]
 
     response = await api.raw("{ accounts { totalCount } }")
