@@ -81,6 +81,7 @@ async def check_references(
                 continue
             wanted[target].add(values[f.column])
             uses.append((index, f, target, values[f.column]))
+    await _check_owners(conn, rows, problems, numbered)
     found: dict[str, set[str]] = {}
     for target, ids in wanted.items():
         table = ctx.tables.of(target)
@@ -98,3 +99,22 @@ async def check_references(
 def raise_problems(problems: list[FieldProblem]) -> None:
     if problems:
         raise BadUserInput.from_problems(problems)
+
+
+async def _check_owners(
+    conn: AsyncConnection, rows: list[dict[str, Any]], problems: list[FieldProblem],
+    numbered: bool,
+) -> None:
+    """A record is owned by an existing user or group, never by an id that means nothing."""
+    owners = {row["owner_id"] for row in rows if row.get("owner_id") is not None}
+    if not owners:
+        return
+    known = {str(i) for (i,) in await conn.execute(sa.text(
+        "SELECT id FROM dg_users WHERE id = ANY(CAST(:ids AS uuid[])) UNION "
+        "SELECT id FROM dg_groups WHERE id = ANY(CAST(:ids AS uuid[]))"
+    ), {"ids": sorted(owners)})}
+    for index, row in enumerate(rows):
+        owner = row.get("owner_id")
+        if owner is not None and owner not in known:
+            problems.append(FieldProblem("ownerId", f"there is no user or group with id {owner}",
+                                         index if numbered else None))

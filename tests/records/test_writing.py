@@ -545,3 +545,15 @@ async def test_a_wrongly_typed_variable_is_bad_user_input(api: Api) -> None:
     # then it is the client's mistake, named as such
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "employees" in errors[0]["message"]
+
+
+async def test_a_record_is_owned_by_an_existing_user_or_group_only(api: Api) -> None:
+    nobody = "0f0f0f0f-0000-4000-8000-000000000000"
+    errors = await api.errors('mutation($o: ID) { createAccount(data: {name: "A", ownerId: $o}) '
+                              "{ id } }", {"o": nobody})
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert errors[0]["extensions"]["field"] == "ownerId"
+    me = (await api.query("{ me { id } }"))["me"]["id"]
+    made = await api.query('mutation($o: ID) { createAccount(data: {name: "A", ownerId: $o}) '
+                           "{ ownerId } }", {"o": me})
+    assert made["createAccount"]["ownerId"] == me
