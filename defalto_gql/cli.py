@@ -1,16 +1,18 @@
-"""The ``defalto`` command: serve, migrate, schema print."""
+"""The ``defalto`` command: serve, migrate, schema print, user create."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import getpass
 import logging
 import os
 import signal
 import sys
 from collections.abc import Iterator
 from types import FrameType
+from typing import TextIO
 
 from defalto_gql import __version__
 from defalto_gql.config import Settings
@@ -96,6 +98,50 @@ def schema_print(args: argparse.Namespace, settings: Settings) -> None:
         sys.stdout.write(asyncio.run(_print_schema(url, settings)) + "\n")
 
 
+def read_password(args: argparse.Namespace, stdin: TextIO) -> str:
+    """The new user's password: the first line of standard input when it is piped (or with
+    ``--password-stdin``), else asked twice at the terminal without echo."""
+    if args.password_stdin or not stdin.isatty():
+        return stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != password:
+        raise SystemExit("defalto user create: the passwords differ")
+    return password
+
+
+async def _create_user(url: str, args: argparse.Namespace, password: str) -> str:
+    from defalto_gql.access.users import create_user
+    from defalto_gql.db.engine import make_engine
+    from defalto_gql.db.migrate import migrate
+    from defalto_gql.metadata.shipped import install_shipped
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        # Not prepare_database: on a fresh database the administrator made here is the
+        # first one, and no other with a generated password should appear beside it.
+        await migrate(engine)
+        await install_shipped(engine)
+        async with engine.begin() as conn:
+            return await create_user(conn, email=args.email, name=args.name, password=password,
+                                     is_admin=args.admin, role=args.role)
+    finally:
+        await engine.dispose()
+
+
+def user_create(args: argparse.Namespace, settings: Settings) -> None:
+    from defalto_gql.errors import DefaltoError
+
+    password = read_password(args, sys.stdin)
+    with database(settings) as url:
+        try:
+            user_id = asyncio.run(_create_user(url, args, password))
+        except DefaltoError as problem:
+            # Leaving the block stops an embedded server, also on this way out.
+            raise SystemExit(f"defalto user create: {problem.message}") from None
+    kind = "administrator" if args.admin else "user"
+    print(f"Created the {kind} {args.email.lower()} (id {user_id}).", file=sys.stderr)
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="defalto", description="Defalto GQL, a CRM backend.")
     main.add_argument("--version", action="version", version=f"defalto-gql {__version__}")
@@ -116,6 +162,18 @@ def parser() -> argparse.ArgumentParser:
     schema_commands = schema.add_subparsers(dest="schema_command", required=True)
     schema_commands.add_parser("print", help="print the SDL on standard output") \
         .set_defaults(handler=schema_print)
+
+    user = commands.add_parser("user", help="people who sign in")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    create = user_commands.add_parser(
+        "create", help="create a user; the password is asked for, or read from a pipe")
+    create.add_argument("--email", required=True, help="the sign-in email")
+    create.add_argument("--name", required=True, help="the full name")
+    create.add_argument("--admin", action="store_true", help="give every right")
+    create.add_argument("--role", help="the role's name in the role tree")
+    create.add_argument("--password-stdin", action="store_true",
+                        help="read the password from the first line of standard input")
+    create.set_defaults(handler=user_create)
     return main
 
 
