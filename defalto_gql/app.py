@@ -8,6 +8,8 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -69,4 +71,10 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    # Browsers on other origins may call the API only from DEFALTO_CORS_ORIGINS. Tokens
+    # travel in the Authorization header, not in cookies, so credentials stay off.
+    middleware = [Middleware(
+        CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"], max_age=600,
+    )] if settings.cors_origins else []
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
