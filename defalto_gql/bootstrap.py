@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from defalto_gql.access.users import ensure_admin
 from defalto_gql.config import Settings
-from defalto_gql.demo_access import create_demo_access
 from defalto_gql.db.migrate import migrate
+from defalto_gql.demo_access import create_demo_access
 from defalto_gql.metadata.shipped import install_shipped
 from defalto_gql.runtime import Runtime
 

@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-
 OFF = {"0", "off", "false", "no"}
 
 

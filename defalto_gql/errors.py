@@ -18,7 +18,7 @@ Database and driver errors are translated once, in ``records.sql_errors``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 

@@ -8,6 +8,7 @@ started with, so it finishes on the schema it was validated against.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -26,11 +27,11 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from defalto_gql.access.loading import load_policy
+from defalto_gql.access.policy import AccessPolicy
 from defalto_gql.config import Settings
 from defalto_gql.errors import DefaltoError
 from defalto_gql.metadata.loader import current_version, load_snapshot
-from defalto_gql.access.loading import load_policy
-from defalto_gql.access.policy import AccessPolicy
 from defalto_gql.records.context import SYSTEM_USER_ID, RecordContext
 from defalto_gql.records.datamodel import DataModel, build_datamodel
 from defalto_gql.schema.builder import SchemaBuilder
@@ -199,16 +200,14 @@ async def watch_metadata(runtime: Runtime, poll_seconds: float = 5.0) -> None:
                 raw_dsn(runtime.engine), server_settings={"application_name": LISTENER_NAME}
             )
             wake = asyncio.Event()
-            await conn.add_listener("defalto_metadata", lambda *_: wake.set())
+            await conn.add_listener("defalto_metadata", lambda *_, event=wake: event.set())
             await conn.add_listener("defalto_access", lambda *_: runtime.access_changed())
             await runtime.refresh()
             # Rights may have changed while no one listened.
             runtime.access_changed()
             while not conn.is_closed():
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), poll_seconds)
-                except TimeoutError:
-                    pass
                 wake.clear()
                 await runtime.refresh()
         except asyncio.CancelledError:

@@ -18,7 +18,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
 def shipped_dir(name: str) -> Path:
-    """Find ``migrations`` or ``metadata``: beside the package (a checkout) or inside it (a wheel)."""
+    """Find ``migrations`` or ``metadata``: beside the package (a checkout) or in it (a wheel)."""
     for candidate in (PACKAGE_DIR.parent / name, PACKAGE_DIR / "_shipped" / name):
         if candidate.is_dir():
             return candidate

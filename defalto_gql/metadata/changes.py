@@ -132,7 +132,8 @@ async def purge_module(conn: AsyncConnection, name: str) -> None:
             "WHERE id = $1", (relation_id,),
         )
     await conn.exec_driver_sql(f"DROP TABLE {quote(row['table_name'])} CASCADE")
-    await conn.exec_driver_sql(f"DROP SEQUENCE IF EXISTS {quote(row['table_name'] + '_number_seq')}")
+    sequence = quote(row["table_name"] + "_number_seq")
+    await conn.exec_driver_sql(f"DROP SEQUENCE IF EXISTS {sequence}")
     await conn.exec_driver_sql("UPDATE dg_modules SET purged_at = now() WHERE id = $1",
                                (row["id"],))
     await bump_version(conn)

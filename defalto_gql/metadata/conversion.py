@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from decimal import Decimal
 from typing import Any
 
@@ -54,10 +55,10 @@ class ConversionReport:
     to_type: str
     total: int = 0
     convertible: int = 0
-    failures: list[tuple[str, str, str]] = field(default_factory=list)  # (id, value, reason)
+    failures: list[tuple[str, str, str]] = dc_field(default_factory=list)  # (id, value, reason)
     failing: int = 0
     applied: bool = False
-    picklist_values: list[str] = field(default_factory=list)
+    picklist_values: list[str] = dc_field(default_factory=list)
 
 
 def as_text(type_key: str, value: Any) -> str:

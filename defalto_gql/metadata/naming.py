@@ -19,7 +19,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 
 
 def words(text: str) -> list[str]:
-    """Split a label or identifier into lower-case words: "Annual revenue (USD)" -> [annual, revenue, usd]."""
+    """Lower-case words of a label or identifier: "Annual revenue (USD)" -> annual revenue usd."""
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
     return [w.lower() for w in re.split(r"[^A-Za-z0-9]+", spaced) if w]
 

@@ -1,4 +1,4 @@
-"""The per-request context of the records layer: who acts, on which data model, with which loaders."""
+"""The per-request context of the records layer: who acts, on which data model, with what loaders."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from defalto_gql.access.policy import AccessPolicy
 from defalto_gql.db.tables import Tables
 from defalto_gql.metadata.model import Snapshot
-from defalto_gql.access.policy import AccessPolicy
 from defalto_gql.records.datamodel import DataModel, Record, RelatedList
 
 # Until access control arrives every request acts as this built-in user.

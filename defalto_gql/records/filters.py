@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from defalto_gql.errors import BadUserInput
+from defalto_gql.metadata.fieldtypes.base import holds_nul
 from defalto_gql.metadata.fieldtypes.reference import ReferenceType
 from defalto_gql.metadata.model import FieldDef, ModuleDef
 
@@ -88,7 +89,7 @@ def _clause(
     f: FieldDef, table: sa.Table, op: str, operand: Any, name: str | None = None
 ) -> ColumnElement[bool]:
     try:
-        if _holds_nul(operand):
+        if holds_nul(operand):
             # PostgreSQL text cannot hold U+0000: such an operand matches nothing and
             # would fail in the driver.
             raise ValueError("contains a NUL character")
@@ -97,15 +98,6 @@ def _clause(
         # Named as the client wrote it: ``accountId`` rather than ``account``.
         raise BadUserInput(f"filter on {name or f.name}: {exc}", field=name or f.name) from None
 
-
-def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    return False
 
 
 def _operators(

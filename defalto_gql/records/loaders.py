@@ -11,18 +11,18 @@ from typing import Any
 from aiodataloader import DataLoader
 
 from defalto_gql.records.context import RecordContext
-from defalto_gql.records.datamodel import RelatedList
+from defalto_gql.records.datamodel import Record, RelatedList
 from defalto_gql.records.reading import ListArgs, Page, records_by_id, related_pages
 
 
-class RecordByIdLoader(DataLoader[str, dict[str, Any] | None]):
+class RecordByIdLoader(DataLoader[str, Record | None]):
     """Live records of one module by id (None for missing or deleted)."""
 
     def __init__(self, ctx: RecordContext, module: str) -> None:
         super().__init__()
         self.ctx, self.module = ctx, module
 
-    async def batch_load_fn(self, keys: list[str]) -> list[dict[str, Any] | None]:
+    async def batch_load_fn(self, keys: list[str]) -> list[Record | None]:
         found = await records_by_id(self.ctx, self.module, list(dict.fromkeys(keys)))
         return [found.get(k) for k in keys]
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from defalto_gql.errors import BadUserInput, Conflict, FieldProblem, Forbidden, NotFound
 from defalto_gql.metadata.model import ModuleDef
 from defalto_gql.records.context import RecordContext
+from defalto_gql.records.datamodel import Record
 from defalto_gql.records.filters import build_filter, live
 from defalto_gql.records.sql_errors import translated
 from defalto_gql.records.validation import check_references, column_values, raise_problems
@@ -30,7 +31,7 @@ def _stamp(ctx: RecordContext) -> dict[str, Any]:
 
 async def create_many(
     ctx: RecordContext, module_name: str, items: list[dict[str, Any]], *, numbered: bool = True
-) -> list[dict[str, Any]]:
+) -> list[Record]:
     """Create records; if any row is invalid none is written and every problem is reported."""
     module = ctx.snapshot.module(module_name)
     table = ctx.tables.of(module_name)
@@ -78,7 +79,7 @@ async def _changes(
 async def update_one(
     ctx: RecordContext, module_name: str, ident: str, data: dict[str, Any],
     expected_version: int | None = None,
-) -> dict[str, Any]:
+) -> Record:
     """Change one record; with ``expected_version`` a stale version is a CONFLICT."""
     module = ctx.snapshot.module(module_name)
     table = ctx.tables.of(module_name)
@@ -130,7 +131,7 @@ async def _explain_miss(
 
 async def update_many(
     ctx: RecordContext, module_name: str, where: dict[str, Any], data: dict[str, Any]
-) -> list[dict[str, Any]]:
+) -> list[Record]:
     """Apply the same change to every live record matching a filter, in one statement."""
     module = ctx.snapshot.module(module_name)
     table = ctx.tables.of(module_name)
@@ -149,7 +150,7 @@ async def update_many(
 
 async def set_deleted(
     ctx: RecordContext, module_name: str, ident: str, *, deleted: bool
-) -> dict[str, Any]:
+) -> Record:
     """Soft-delete (``deleted``) or restore one record."""
     module = ctx.snapshot.module(module_name)
     table = ctx.tables.of(module_name)
@@ -214,8 +215,11 @@ async def link(
         if ident not in found:
             raise NotFound(f"there is no {module_name} with id {ident}", field="id")
         if not add:
+            # Only links to records this user may read: a link is part of both records,
+            # and one hidden from them is neither theirs to change nor to learn about.
+            readable = await ctx_live_ids(ctx, conn, target, others, include_deleted=True)
             await conn.execute(link_table.delete().where(
-                link_table.c[own] == ident, link_table.c[other].in_(others)))
+                link_table.c[own] == ident, link_table.c[other].in_(readable)))
             return
         present = await ctx_live_ids(ctx, conn, target, others)
         missing = [o for o in others if o not in present]
@@ -228,21 +232,22 @@ async def link(
 
 async def ctx_live_ids(
     ctx: RecordContext, conn: AsyncConnection, module_name: str, ids: list[str],
-    *, writable: bool = False,
+    *, writable: bool = False, include_deleted: bool = False,
 ) -> set[str]:
-    """The ids among ``ids`` of live records this user may see (or change)."""
+    """The ids among ``ids`` of live (or also deleted) records this user may see (or change)."""
     table = ctx.tables.of(module_name)
     rights = ctx.rights
     condition = (rights.write_filter(module_name, table) if writable
                  else rights.read_filter(module_name, table))
-    query = sa.select(table.c.id).where(table.c.id.in_(ids), live(table),
+    query = sa.select(table.c.id).where(table.c.id.in_(ids),
+                                        sa.true() if include_deleted else live(table),
                                         sa.true() if condition is None else condition)
     return set((await conn.execute(query)).scalars())
 
 
 async def records_for(
     ctx: RecordContext, module_name: str, ids: list[str]
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Record]:
     """Freshly read records after a write (not through the request's loader cache)."""
     from defalto_gql.records.reading import records_by_id
 

@@ -22,6 +22,7 @@ from defalto_gql.metadata.model import FieldDef, ModuleDef
 from defalto_gql.records.datamodel import MODULE_KEY, DataModel, Record, RelatedList
 from defalto_gql.records.validation import input_name
 from defalto_gql.schema import mutations
+from defalto_gql.schema.access_api import AccessMutation, AccessQuery
 from defalto_gql.schema.common import (
     FILTER_TYPES,
     INPUT_TYPES,
@@ -31,7 +32,6 @@ from defalto_gql.schema.common import (
     PageInfo,
     RecordRefInput,
 )
-from defalto_gql.schema.access_api import AccessMutation, AccessQuery
 from defalto_gql.schema.metadata_api import MetadataMutation, MetadataQuery
 from defalto_gql.schema.resolvers import (
     list_resolver,
@@ -229,11 +229,14 @@ class SchemaBuilder:
         module = types.module
         ns = Namespace()
         ns.add("and", list[types.filter] | None,  # type: ignore[name-defined]
-               strawberry.field(default=strawberry.UNSET, name="and", description="All of these hold."))
+               strawberry.field(default=strawberry.UNSET, name="and",
+                                description="All of these hold."))
         ns.add("or", list[types.filter] | None,  # type: ignore[name-defined]
-               strawberry.field(default=strawberry.UNSET, name="or", description="Any of these holds."))
+               strawberry.field(default=strawberry.UNSET, name="or",
+                                description="Any of these holds."))
         ns.add("not", types.filter | None,
-               strawberry.field(default=strawberry.UNSET, name="not", description="This does not hold."))
+               strawberry.field(default=strawberry.UNSET, name="not",
+                                description="This does not hold."))
         for f in module.fields:
             self._filter_field(ns, f)
         for related in self.model.lists_of(module.name):

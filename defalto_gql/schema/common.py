@@ -86,7 +86,8 @@ def _ops(name: str, value_type: Any, ops: tuple[str, ...], description: str) -> 
         else:
             annotation = value_type | None
         annotations[python] = annotation
-        namespace[python] = strawberry.field(default=strawberry.UNSET, name=op, description=docs.get(op))
+        namespace[python] = strawberry.field(default=strawberry.UNSET, name=op,
+                                             description=docs.get(op))
     return strawberry.input(type(name, (), namespace), description=description)
 
 

@@ -27,8 +27,8 @@ from defalto_gql.records.datamodel import build_datamodel
 from defalto_gql.schema.inputs import plain
 from defalto_gql.schema.metadata_types import (
     ConversionReport,
-    FieldInfo,
     FieldChangeInput,
+    FieldInfo,
     FieldInput,
     MetadataChange,
     ModuleChangeInput,
@@ -37,7 +37,6 @@ from defalto_gql.schema.metadata_types import (
     PicklistRemoval,
     RelationInfo,
     RelationInput,
-    field_info,
     module_info,
 )
 

@@ -43,7 +43,7 @@ def create_many(module: ModuleDef) -> Resolver:
 
 def update_one(module: ModuleDef) -> Resolver:
     async def resolve(
-        root: Any, info: strawberry.Info, id: str, data: Any,  # noqa: A002
+        root: Any, info: strawberry.Info, id: str, data: Any,
         version: int | None = None,
     ) -> Any:
         return await writing.update_one(records(info), module.name, record_id(id),
@@ -53,7 +53,7 @@ def update_one(module: ModuleDef) -> Resolver:
 
 
 def update_many(module: ModuleDef) -> Resolver:
-    async def resolve(root: Any, info: strawberry.Info, filter: Any, data: Any) -> Any:  # noqa: A002
+    async def resolve(root: Any, info: strawberry.Info, filter: Any, data: Any) -> Any:
         where = plain(filter)
         if not where:
             raise BadUserInput("updating every record needs an explicit filter", field="filter")
@@ -64,7 +64,7 @@ def update_many(module: ModuleDef) -> Resolver:
 
 
 def set_deleted(module: ModuleDef, deleted: bool) -> Resolver:
-    async def resolve(root: Any, info: strawberry.Info, id: str) -> Any:  # noqa: A002
+    async def resolve(root: Any, info: strawberry.Info, id: str) -> Any:
         return await writing.set_deleted(records(info), module.name, record_id(id),
                                          deleted=deleted)
 
@@ -72,14 +72,14 @@ def set_deleted(module: ModuleDef, deleted: bool) -> Resolver:
 
 
 def destroy(module: ModuleDef) -> Resolver:
-    async def resolve(root: Any, info: strawberry.Info, id: str) -> Any:  # noqa: A002
+    async def resolve(root: Any, info: strawberry.Info, id: str) -> Any:
         return await writing.destroy(records(info), module.name, record_id(id))
 
     return resolve
 
 
 def link(module: ModuleDef, list_name: str, add: bool) -> Resolver:
-    async def resolve(root: Any, info: strawberry.Info, id: str, ids: list[str]) -> Any:  # noqa: A002
+    async def resolve(root: Any, info: strawberry.Info, id: str, ids: list[str]) -> Any:
         ctx = records(info)
         ident = record_id(id)
         others = [record_id(other, "ids") for other in ids]

@@ -14,7 +14,6 @@ from typing import Any
 import strawberry
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 
-
 from defalto_gql.records.context import RecordContext
 from defalto_gql.records.datamodel import RelatedList
 from defalto_gql.records.loaders import record_loader, related_loader
@@ -89,19 +88,19 @@ class PageInfoView:
         self.page = page
 
     @property
-    def hasNextPage(self) -> bool:  # noqa: N802 - GraphQL field name
+    def hasNextPage(self) -> bool:
         return self.page.has_next
 
     @property
-    def hasPreviousPage(self) -> bool:  # noqa: N802
+    def hasPreviousPage(self) -> bool:
         return self.page.has_previous
 
     @property
-    def startCursor(self) -> str | None:  # noqa: N802
+    def startCursor(self) -> str | None:
         return self.page.cursor(0) if self.page.records else None
 
     @property
-    def endCursor(self) -> str | None:  # noqa: N802
+    def endCursor(self) -> str | None:
         return self.page.cursor(len(self.page.records) - 1) if self.page.records else None
 
 
@@ -135,7 +134,7 @@ def list_resolver(module: str) -> Resolver:
 
 
 def one_resolver(module: str) -> Resolver:
-    async def resolve(root: Any, info: strawberry.Info, id: str) -> Any:  # noqa: A002
+    async def resolve(root: Any, info: strawberry.Info, id: str) -> Any:
         return await record_loader(records(info), module).load(record_id(id))
 
     return resolve
@@ -171,7 +170,7 @@ def related_resolver(related: RelatedList) -> Resolver:
 
 
 def node_resolver() -> Resolver:
-    async def resolve(root: Any, info: strawberry.Info, id: str) -> Any:  # noqa: A002
+    async def resolve(root: Any, info: strawberry.Info, id: str) -> Any:
         ctx = records(info)
         ident = record_id(id)
         # The loader is keyed by the canonical id: a raw upper-case one would miss.

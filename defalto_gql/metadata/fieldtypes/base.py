@@ -128,9 +128,20 @@ def compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bo
 
 
 def require_type(value: Any, kinds: type | tuple[type, ...], what: str) -> None:
-    if not isinstance(value, kinds) or isinstance(value, bool) and bool not in _as_tuple(kinds):
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _as_tuple(kinds)):
         raise ValueError(f"expected {what}")
 
 
 def _as_tuple(kinds: type | tuple[type, ...]) -> Sequence[type]:
     return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether a value holds a NUL character anywhere: PostgreSQL text cannot store one."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
+    return False

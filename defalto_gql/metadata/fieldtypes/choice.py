@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.sql.elements import ColumnElement
 
-from defalto_gql.metadata.fieldtypes.base import FieldType, require_type
+from defalto_gql.metadata.fieldtypes.base import FieldType, holds_nul, require_type
 from defalto_gql.metadata.model import FieldDef
 
 TRUE_WORDS = {"true", "yes", "y", "1", "on", "x"}
@@ -96,7 +96,8 @@ class MultiPicklistType(FieldType):
         self, f: FieldDef, table: sa.Table, op: str, operand: Any
     ) -> ColumnElement[bool]:
         column = table.c[f.column]
-        values = sa.cast(sa.literal(list(operand or []), pg.ARRAY(sa.String())), pg.ARRAY(sa.String()))
+        array = pg.ARRAY(sa.String())
+        values = sa.cast(sa.literal(list(operand or []), array), array)
         match op:
             # is_comparison: the result is a boolean, which hasNone may negate (an
             # ARRAY-typed result has no NOT; SQLAlchemy warns and will refuse it).
@@ -116,15 +117,6 @@ class MultiPicklistType(FieldType):
         raise ValueError(f"unknown operator {op}")
 
 
-def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    return False
-
 
 class JsonType(FieldType):
     key = "json"
@@ -140,7 +132,7 @@ class JsonType(FieldType):
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError):
             raise ValueError("is not a JSON value") from None
-        if _holds_nul(value):
+        if holds_nul(value):
             # jsonb cannot store U+0000 in any string; PostgreSQL would refuse the row.
             raise ValueError("contains a NUL character")
         return value

@@ -74,7 +74,8 @@ class PhoneType(TextType):
 class UrlType(TextType):
     key = "url"
     default_length = 2048
-    host_pattern = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", re.I)
+    label = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
+    host_pattern = re.compile(rf"^{label}(\.{label})+$", re.I)
 
     def check(self, value: str) -> str:
         # People write "www.example.com" as often as "https://www.example.com/";
