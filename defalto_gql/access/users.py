@@ -83,22 +83,30 @@ class Session:
 
 
 async def login(
-    conn: AsyncConnection, email: str, password: str, address: str, *, ttl: dt.timedelta,
+    engine: AsyncEngine, email: str, password: str, address: str, *, ttl: dt.timedelta,
     per_account: int, per_address: int,
 ) -> Session:
-    """Check a password and issue a session token; failures are counted and throttled."""
-    await throttle.check(conn, email, address, per_account, per_address)
-    user = (await conn.exec_driver_sql(
-        "SELECT id::text, password_hash, active FROM dg_users WHERE email = lower($1)",
-        (email,),
-    )).mappings().first()
-    stored = user["password_hash"] if user else None
-    if not verify_password(stored, password) or not user or not user["active"]:
-        await throttle.record(conn, email, address, succeeded=False)
+    """Check a password and issue a session token; failures are counted and throttled.
+
+    The attempt is recorded in a transaction of its own, committed before a failure is
+    reported: raised inside the caller's transaction, the failure would be rolled back
+    with it and never count towards the throttle.
+    """
+    async with engine.begin() as conn:
+        await throttle.check(conn, email, address, per_account, per_address)
+        user = (await conn.exec_driver_sql(
+            "SELECT id::text, password_hash, active FROM dg_users WHERE email = lower($1)",
+            (email,),
+        )).mappings().first()
+        stored = user["password_hash"] if user else None
+        accepted = verify_password(stored, password) and user is not None and user["active"]
+        await throttle.record(conn, email, address, succeeded=accepted)
+        issued = None
+        if accepted and user is not None:
+            issued = await tokens.issue(conn, user["id"], "session", ttl=ttl)
+    if issued is None or user is None:
         logger.info("sign-in failed", extra={"address": address})
         raise Unauthenticated("wrong email or password")
-    await throttle.record(conn, email, address, succeeded=True)
-    issued = await tokens.issue(conn, user["id"], "session", ttl=ttl)
     logger.info("sign-in succeeded", extra={"user_id": user["id"], "address": address})
     return Session(issued.secret, issued.expires_at, user["id"])
 

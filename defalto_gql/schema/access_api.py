@@ -115,13 +115,13 @@ class AccessMutation:
     async def login(self, info: strawberry.Info, email: str, password: str) -> Session:
         runtime = info.context.runtime
         settings = runtime.settings
-        async with runtime.engine.begin() as conn:
-            session = await accounts.login(
-                conn, email, password, _address(info),
-                ttl=dt.timedelta(hours=settings.token_ttl_hours),
-                per_account=settings.login_failures_per_account,
-                per_address=settings.login_failures_per_address,
-            )
+        session = await accounts.login(
+            runtime.engine, email, password, _address(info),
+            ttl=dt.timedelta(hours=settings.token_ttl_hours),
+            per_account=settings.login_failures_per_account,
+            per_address=settings.login_failures_per_address,
+        )
+        async with runtime.engine.connect() as conn:
             row = await accounts.user_row(conn, session.user_id)
         return Session(token=session.token, expiresAt=session.expires_at, user=_user(row))
 
