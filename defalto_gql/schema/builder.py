@@ -179,9 +179,10 @@ class SchemaBuilder:
             self._output_field(ns, f)
         for related in self.model.lists_of(module.name):
             target = self.types[related.target]
-            ns.add(related.name, target.connection, strawberry.field(
+            # Nullable, so a list the reader may not view (FORBIDDEN) nulls only itself.
+            ns.add(related.name, target.connection | None, strawberry.field(
                 resolver=signed(related_resolver(related), self._list_params(target),
-                                target.connection),
+                                target.connection | None),
                 description=related.description,
             ))
         cls = ns.fill(types.node)
@@ -306,8 +307,8 @@ class SchemaBuilder:
             module = types.module
             params = {**self._list_params(types),
                       "includeDeleted": (bool, False)}
-            ns.add(module.api_list, types.connection, strawberry.field(
-                resolver=signed(list_resolver(module.name), params, types.connection),
+            ns.add(module.api_list, types.connection | None, strawberry.field(
+                resolver=signed(list_resolver(module.name), params, types.connection | None),
                 description=f"{module.plural_label}, filtered, sorted and paged."))
             ns.add(module.api_single, types.node | None, strawberry.field(
                 resolver=signed(one_resolver(module.name),
