@@ -180,14 +180,16 @@ class OperationError(Exception):
 _parse = lru_cache(maxsize=256)(parse)
 
 
-def _operation(query: str, name: str | None) -> OperationDefinitionNode | None:
+def _operation(query: str, name: str | None, max_tokens: int) -> OperationDefinitionNode | None:
     """The operation the request asks for; None when the document does not parse.
 
     strawberry raises instead of reporting when the operation cannot be found,
     and runs the first of several unnamed ones, so the choice is made here.
+    This parse comes before the token is checked, so it stops at the token limit
+    too: a megabyte of tokens takes seconds and hundreds of megabytes to parse.
     """
     try:
-        document = _parse(query)
+        document = _parse(query, max_tokens=max_tokens)
     except GraphQLError:
         return None  # execution reports the syntax error
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -215,7 +217,7 @@ async def graphql_endpoint(request: Request) -> Response:
         return HTMLResponse(get_graphql_ide_html("graphiql"))
     try:
         query, variables, operation = _check(await _params(request))
-        chosen = _operation(query, operation)
+        chosen = _operation(query, operation, runtime.settings.max_tokens)
         if request.method == "GET" and chosen and chosen.operation != OperationType.QUERY:
             raise RequestError("mutations need POST", 405)
     except RequestError as problem:
