@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import itertools
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -374,6 +375,20 @@ async def test_a_request_over_a_limit_is_refused_before_it_runs(
     assert codes(body) in (["GRAPHQL_VALIDATION_FAILED"], ["GRAPHQL_PARSE_FAILED"]), body
     assert words in body["errors"][0]["message"].lower(), body
     assert count == {"data": {"accounts": {"totalCount": 0}}}
+
+
+async def test_a_megabyte_of_tokens_without_a_token_is_refused_at_once(database_url: str
+                                                                      ) -> None:
+    # Just under the body limit: about 500,000 tokens, which take seconds and hundreds
+    # of megabytes to parse in full; the parse must stop at the token limit.
+    flood = "{ " + "a " * 524_000 + "}"
+    async with running(database_url, max_tokens=5000) as app, client(app) as http:
+        started = time.perf_counter()
+        response = await post(http, flood)
+        took = time.perf_counter() - started
+
+    assert_unauthenticated(response)
+    assert took < 3, f"{took:.1f} s"
 
 
 async def test_a_page_over_the_maximum_size_is_bad_user_input(api: Api) -> None:
