@@ -13,13 +13,24 @@ import pytest
 from graphql import OperationDefinitionNode, parse
 
 from defalto_gql.app import create_app
-from defalto_gql.demo import load_demo
-from tests.conftest import drop_database, scratch_database, settings_for_tests
+from defalto_gql.bootstrap import load_demo_once
+from defalto_gql.demo_access import DEMO_PASSWORD
+from tests.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    drop_database,
+    scratch_database,
+    settings_for_tests,
+    sign_in,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
-FAILS = re.compile(r"^# fails with (\w+)")
+# An example's first line may say who sends it and how it fails:
+# "# without a token, fails with UNAUTHENTICATED", "# as east@demo.defalto.local".
+WHO = re.compile(r"^# (without a token|as (\S+?))(,|$)", re.MULTILINE)
+FAILS = re.compile(r"^# (?:.*, )?fails with (\w+)")
 
 
 def blocks() -> list[tuple[str, str]]:
@@ -47,17 +58,35 @@ def test_every_setting_is_documented() -> None:
 
 @pytest.fixture
 async def demo_client(server_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A server of its own with the demo data (the examples change the data model)."""
+    """A server of its own with the demo data and users (the examples change the data model),
+    and a client signed in as the administrator."""
     url = await scratch_database(server_url)
-    app = create_app(settings_for_tests(), database_url=url)
+    settings = settings_for_tests()
+    app = create_app(settings, database_url=url)
     try:
         async with app.router.lifespan_context(app):
-            await load_demo(app.state.runtime.execute)
+            await load_demo_once(app.state.runtime.engine, settings)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                token = await sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+                client.headers["Authorization"] = f"Bearer {token}"
                 yield client
     finally:
         await drop_database(server_url, url)
+
+
+async def send(client: httpx.AsyncClient, example: str, variables: dict[str, Any]
+               ) -> httpx.Response:
+    """Run an example as its first line asks: as the administrator unless it names a demo
+    user, or says it goes without a token."""
+    request = client.build_request("POST", "/graphql", json={"query": example,
+                                                             "variables": variables})
+    who = WHO.match(example)
+    if who and who[2] is None:
+        del request.headers["Authorization"]
+    elif who:
+        request.headers["Authorization"] = f"Bearer {await sign_in(client, who[2], DEMO_PASSWORD)}"
+    return await client.send(request)
 
 
 def variable_names(query: str) -> list[str]:
@@ -68,7 +97,8 @@ def variable_names(query: str) -> list[str]:
 
 def shows_data(data: dict[str, Any]) -> bool:
     """Every top-level answer is there, and lists are not empty."""
-    return all(value and value.get("edges", True) != [] for value in data.values())
+    return all(value and (not isinstance(value, dict) or value.get("edges", True) != [])
+               for value in data.values())
 
 
 async def test_the_examples_run_against_the_demo_data(demo_client: httpx.AsyncClient) -> None:
@@ -80,12 +110,13 @@ async def test_the_examples_run_against_the_demo_data(demo_client: httpx.AsyncCl
         if language != "graphql":
             continue
         variables = {name: known[name] for name in variable_names(text)}
-        response = await demo_client.post("/graphql", json={"query": text,
-                                                             "variables": variables})
+        response = await send(demo_client, text, variables)
         body = response.json()
         ran += 1
 
         failure = FAILS.match(text)
+        if text.startswith("# without a token"):
+            assert response.status_code == 401, body
         if failure:
             assert [e["extensions"]["code"] for e in body["errors"]] == [failure[1]], body
             following = examples[number + 1] if number + 1 < len(examples) else ("", "")
