@@ -140,6 +140,9 @@ def _through_list(
     related = ctx.related_list(module.name, key)
     if related is None:
         raise BadUserInput(f"{module.name} has no field or list {key!r}", field=key)
+    if related.reference is not None:
+        # Matching through the reverse of a hidden reference would reveal its values.
+        ctx.rights.check_readable(related.target, related.reference.name)
     clauses = []
     for quantifier, inner_spec in spec.items():
         if inner_spec is None:

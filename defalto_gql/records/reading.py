@@ -150,6 +150,9 @@ async def related_pages(
     module = ctx.snapshot.module(related.target)
     child = ctx.tables.of(related.target)
     ctx.rights.require(related.target, "view")
+    if related.reference is not None:
+        # The reverse of a reference tells each record's value of it: hidden, so is this.
+        ctx.rights.check_readable(related.target, related.reference.name)
     keys = sort_keys(module, child, args.order_by, ctx.rights.hidden(related.target))
     size, forward = _window(ctx, args)
     base, window = _conditions(ctx, module, child, args, keys)
