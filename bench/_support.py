@@ -31,6 +31,13 @@ logger = logging.getLogger("bench")
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 READY_TIMEOUT = 120.0
+# The administrator of the scratch database's first start; the benchmarks act as them.
+ADMIN_EMAIL = "admin@bench.defalto.local"
+ADMIN_PASSWORD = "bench-admin-password"
+LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
+
+# The Authorization header for each running server's endpoint, from running_server.
+_headers: dict[str, dict[str, str]] = {}
 
 
 class GraphQLFailure(RuntimeError):
@@ -142,6 +149,8 @@ def _start_embedded() -> tuple[Any, str]:
 async def running_server(database_url: str, log_path: Path | None = None) -> AsyncIterator[str]:
     """Run ``defalto serve`` on a free loopback port; yield its GraphQL endpoint.
 
+    Once it answers, the benchmark signs in as the administrator; ``graphql`` sends
+    the token by itself, other requests take it from ``authorization(endpoint)``.
     The server logs at WARNING; its log goes to ``log_path`` when given (and is
     kept), else to a temporary file that goes away with the server.
     """
@@ -152,6 +161,9 @@ async def running_server(database_url: str, log_path: Path | None = None) -> Asy
         "DEFALTO_DATABASE_URL": database_url,
         "DEFALTO_DATA_DIR": str(work_dir / "data"),
         "DEFALTO_LOG_LEVEL": "WARNING",
+        # Read only while the database has no administrator: the first server makes it.
+        "DEFALTO_ADMIN_EMAIL": ADMIN_EMAIL,
+        "DEFALTO_ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
     command = [*_defalto_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
     log_path = log_path or work_dir / "server.log"
@@ -159,12 +171,30 @@ async def running_server(database_url: str, log_path: Path | None = None) -> Asy
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         endpoint = f"http://127.0.0.1:{port}/graphql"
-        await _wait_ready(process, endpoint, log_path)
+        await _wait_ready(process, f"http://127.0.0.1:{port}/health", log_path)
+        _headers[endpoint] = await _sign_in(endpoint)
         logger.info("server ready at %s (pid %s)", endpoint, process.pid)
         yield endpoint
     finally:
+        _headers.pop(f"http://127.0.0.1:{port}/graphql", None)
         _stop(process)
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def authorization(endpoint: str) -> dict[str, str]:
+    """The header that signs a request to ``endpoint`` in (a running_server's endpoint)."""
+    return dict(_headers[endpoint])
+
+
+async def _sign_in(endpoint: str) -> dict[str, str]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.post(endpoint, json={
+            "query": LOGIN, "variables": {"e": ADMIN_EMAIL, "p": ADMIN_PASSWORD}})
+    body = response.json()
+    if response.status_code != 200 or body.get("errors"):
+        # A database made by an earlier run with another administrator lands here.
+        raise GraphQLFailure(f"signing in as {ADMIN_EMAIL} failed: {response.text[:2000]}")
+    return {"Authorization": f"Bearer {body['data']['login']['token']}"}
 
 
 def _defalto_command() -> list[str]:
@@ -180,7 +210,7 @@ def _free_port() -> int:
         return port
 
 
-async def _wait_ready(process: subprocess.Popen[bytes], endpoint: str, log_path: Path) -> None:
+async def _wait_ready(process: subprocess.Popen[bytes], health: str, log_path: Path) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     async with httpx.AsyncClient(timeout=2) as client:
         while time.monotonic() < deadline:
@@ -188,7 +218,7 @@ async def _wait_ready(process: subprocess.Popen[bytes], endpoint: str, log_path:
                 tail = log_path.read_text("utf-8", "replace")[-4000:]
                 raise RuntimeError(f"the server exited with {process.returncode}:\n{tail}")
             with contextlib.suppress(httpx.TransportError):
-                response = await client.post(endpoint, json={"query": "{ __typename }"})
+                response = await client.get(health)
                 if response.status_code == 200:
                     return
             await asyncio.sleep(0.2)
@@ -212,8 +242,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 async def graphql(
     client: httpx.AsyncClient, endpoint: str, query: str, variables: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Run one operation; return ``data``, raise on any error."""
-    response = await client.post(endpoint, json={"query": query, "variables": variables or {}})
+    """Run one operation, signed in; return ``data``, raise on any error."""
+    response = await client.post(endpoint, json={"query": query, "variables": variables or {}},
+                                 headers=authorization(endpoint))
     if response.status_code != 200:
         raise GraphQLFailure(f"HTTP {response.status_code}: {response.text[:2000]}")
     body = response.json()

@@ -40,7 +40,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _support import graphql, nearest_rank, running_server, scratch_database, setup_logging
+from _support import (
+    authorization,
+    graphql,
+    nearest_rank,
+    running_server,
+    scratch_database,
+    setup_logging,
+)
 from _wide_snapshot import wide_snapshot
 
 logger = logging.getLogger("bench_metadata")
@@ -302,7 +309,8 @@ async def first_success(
 
 async def succeeds(client: httpx.AsyncClient, endpoint: str, query: str) -> bool:
     """One request: status 200 and no errors."""
-    response = await client.post(endpoint, json={"query": query})
+    response = await client.post(endpoint, json={"query": query},
+                                 headers=authorization(endpoint))
     return response.status_code == 200 and "errors" not in response.json()
 
 
@@ -352,7 +360,9 @@ async def run_load(
     end = began + (duration if duration is not None else options.baseline)
     per_instance = max(1, options.concurrency // len(endpoints))
     limits = httpx.Limits(max_connections=per_instance, max_keepalive_connections=per_instance)
-    clients = {n: httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT) for n in endpoints}
+    clients = {n: httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT,
+                                    headers=authorization(endpoint))
+               for n, endpoint in endpoints.items()}
     try:
         async with asyncio.TaskGroup() as group:
             for n in range(options.concurrency):

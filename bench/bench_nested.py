@@ -31,7 +31,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _support import graphql, nearest_rank, running_server, scratch_database, setup_logging
+from _support import (
+    authorization,
+    graphql,
+    nearest_rank,
+    running_server,
+    scratch_database,
+    setup_logging,
+)
 
 logger = logging.getLogger("bench_nested")
 
@@ -125,7 +132,8 @@ async def run(options: Options) -> list[Result]:
         limits = httpx.Limits(
             max_connections=options.concurrency, max_keepalive_connections=options.concurrency
         )
-        async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT) as client:
+        async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT,
+                                     headers=authorization(endpoint)) as client:
             await fill(client, endpoint, options.accounts, options.contacts)
             results = []
             for label, accounts, contacts in SHAPES:
