@@ -79,7 +79,12 @@ class AccessPolicy:
         return _owned_by(table, rights.read_owners)
 
     def write_filter(self, module: str, table: sa.Table) -> ColumnElement[bool] | None:
-        return _owned_by(table, self.rights(module).write_owners)
+        """The row condition for changing ``module``: never a row one may not read."""
+        rights = self.rights(module)
+        if "view" not in rights.actions:
+            # Edit or delete without view would change, and return, unseen records.
+            return sa.false()
+        return _owned_by(table, rights.write_owners)
 
     def hidden(self, module: str) -> frozenset[str]:
         if self.is_admin:
