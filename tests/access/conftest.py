@@ -135,11 +135,16 @@ async def _sharing(api: Api, org: Org) -> None:
                        {"d": rule})
 
 
-async def _member(api: Api, key: str, email: str, user_id: str) -> Member:
+async def member(api: Api, key: str, role: str | None) -> Member:
+    """A new user with this role (a role name), signed in on a client of their own."""
+    email = f"{key}.{uuid.uuid4().hex[:6]}@matrix.test"
+    user = await admin_do(api, "($d: UserInput!) { createUser(data: $d) { id } }",
+                          {"d": {"email": email, "name": key.title(), "password": PASSWORD,
+                                 "role": role}})
     client = httpx.AsyncClient(transport=api.client._transport, base_url="http://test")
     token = await sign_in(client, email, PASSWORD)
     client.headers["Authorization"] = f"Bearer {token}"
-    return Member(key, email, user_id, Api(client, api.runtime))
+    return Member(key, email, user["id"], Api(client, api.runtime))
 
 
 @pytest.fixture(scope="session")
@@ -174,20 +179,16 @@ async def org(api: Api) -> AsyncIterator[Org]:
               project_plural=custom["project_plural"], projects=custom["projects"],
               single_project=custom["single_project"], reverse=custom["reverse"])
     for key, role in PEOPLE:
-        email = f"{key}.{suffix}@matrix.test"
-        user = await admin_do(api, "($d: UserInput!) { createUser(data: $d) { id } }",
-                              {"d": {"email": email, "name": key.title(), "password": PASSWORD,
-                                     "role": roles[role]}})
-        org.people[key] = await _member(api, key, email, user["id"])
+        org.people[key] = await member(api, key, roles[role])
     await admin_do(api, "($g: String!, $m: String!) { addGroupMember(group: $g, kind: "
                         '"user", member: $m) }', {"g": group, "m": org["east"].email})
     await _sharing(api, org)
     me = await api.query("{ me { id } }")
     org.people["admin"] = Member("admin", ADMIN_EMAIL, me["me"]["id"], api)
     yield org
-    for member in org.people.values():
-        if member.key != "admin":
-            await member.api.client.aclose()
+    for person in org.people.values():
+        if person.key != "admin":
+            await person.api.client.aclose()
 
 
 DEAL_OWNERS = ("director", "manager", "east", "east2", "west", "group")
