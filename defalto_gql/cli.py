@@ -174,6 +174,10 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--password-stdin", action="store_true",
                         help="read the password from the first line of standard input")
     create.set_defaults(handler=user_create)
+
+    from defalto_gql.transfer.commands import add_commands
+
+    add_commands(commands)
     return main
 
 

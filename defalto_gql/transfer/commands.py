@@ -1,0 +1,194 @@
+"""The ``defalto import`` and ``defalto export`` commands.
+
+Both act as a user: ``--as EMAIL``, or the first administrator. Exit codes of
+import: 0 every row written or skipped, 1 some rows rejected, 2 nothing done
+(the file, the mapping or the rights are wrong).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from defalto_gql.access.policy import AccessPolicy
+from defalto_gql.config import Settings
+from defalto_gql.errors import DefaltoError
+from defalto_gql.metadata.model import Snapshot
+from defalto_gql.runtime import Runtime
+from defalto_gql.transfer.csvfiles import CsvFileError
+from defalto_gql.transfer.importing import ON_DUPLICATE, Importer, ImportOptions
+from defalto_gql.transfer.mapping import Mapping, MappingError, normalise
+from defalto_gql.transfer.reports import ImportReport
+
+SYSTEM_USER_ID = "00000000-0000-0000-0000-000000000001"
+SHOWN_PROBLEMS = 20
+
+
+def add_commands(commands: Any) -> None:
+    """Register ``import`` and ``export`` on the CLI's subcommand parser."""
+    run = commands.add_parser("import", help="import a CSV file into a module")
+    run.add_argument("module", help="module name, e.g. Account or accounts")
+    run.add_argument("file", type=Path)
+    run.add_argument("--mapping", type=Path, help="a JSON mapping file (see docs/realdata.md)")
+    run.add_argument("--match", default="", help="fields that identify a duplicate: email,name")
+    run.add_argument("--on-duplicate", choices=ON_DUPLICATE, default="skip")
+    run.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    run.add_argument("--encoding", help="the file's encoding (default UTF-8, BOM or not)")
+    run.add_argument("--delimiter", help="',' ';' or 'tab' (default: sniffed from the header)")
+    run.add_argument("--day-first", action="store_true", help="read 01/02/2024 as 1 February")
+    run.add_argument("--rejects", type=Path, help="write rejected rows with reasons here")
+    run.add_argument("--report", type=Path, help="write the full report as JSON here")
+    run.add_argument("--batch-size", type=int, default=500)
+    run.add_argument("--as", dest="as_email", help="act as this user (default: first admin)")
+    run.add_argument("--no-progress", action="store_true")
+    run.set_defaults(handler=import_command)
+
+    out = commands.add_parser("export", help="export a module's records as CSV")
+    out.add_argument("module")
+    out.add_argument("--filter", help="a filter as JSON, as in the GraphQL API")
+    out.add_argument("--fields", help="field names, comma separated (default: all visible)")
+    out.add_argument("--bom", action="store_true", help="start with a UTF-8 byte-order mark")
+    out.add_argument("--output", "-o", type=Path, help="a file instead of standard output")
+    out.add_argument("--as", dest="as_email", help="act as this user (default: first admin)")
+    out.set_defaults(handler=export_command)
+
+
+def module_named(snapshot: Snapshot, name: str) -> str:
+    """A module by name or plural, ignoring case: ``deals`` -> ``Deal``."""
+    wanted = normalise(name)
+    for module in snapshot.modules.values():
+        if wanted in (normalise(module.name), normalise(module.plural)):
+            return module.name
+    known = ", ".join(sorted(snapshot.modules))
+    raise MappingError(f"there is no module {name!r}; modules: {known}")
+
+
+async def acting_policy(runtime: Runtime, email: str | None) -> AccessPolicy:
+    """The rights of ``--as EMAIL``, or of the first administrator."""
+    async with runtime.engine.connect() as conn:
+        if email:
+            found = (await conn.exec_driver_sql(
+                "SELECT id::text FROM dg_users WHERE email = lower($1) AND active",
+                (email,))).scalar()
+            if found is None:
+                raise MappingError(f"there is no active user {email}")
+        else:
+            found = (await conn.exec_driver_sql(
+                "SELECT id::text FROM dg_users WHERE is_admin AND active AND id <> $1 "
+                "ORDER BY created_at, email LIMIT 1", (SYSTEM_USER_ID,))).scalar()
+    if found is None:
+        return AccessPolicy.system(SYSTEM_USER_ID)
+    return await runtime.policy(str(found), runtime.generation())
+
+
+def _delimiter(given: str | None) -> str | None:
+    if given in ("tab", "\\t"):
+        return "\t"
+    if given is not None and len(given) != 1:
+        raise MappingError(f"the delimiter must be one character or 'tab', not {given!r}")
+    return given
+
+
+async def _with_runtime(url: str, settings: Settings, work: Any) -> int:
+    from defalto_gql.cli import _prepare
+    from defalto_gql.db.engine import make_engine
+
+    await _prepare(url, settings, demo=False)
+    engine = make_engine(url, pool_size=2)
+    try:
+        runtime = Runtime(engine, settings)
+        await runtime.refresh()
+        code: int = await work(runtime)
+        return code
+    except (CsvFileError, MappingError, DefaltoError, OSError) as exc:
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+
+
+def import_command(args: argparse.Namespace, settings: Settings) -> None:
+    from defalto_gql.cli import database
+
+    async def work(runtime: Runtime) -> int:
+        policy = await acting_policy(runtime, args.as_email)
+        module = module_named(runtime.generation().model.snapshot, args.module)
+        options = ImportOptions(
+            mapping=Mapping.load(args.mapping) if args.mapping else Mapping(),
+            match=tuple(m.strip() for m in args.match.split(",") if m.strip()),
+            on_duplicate=args.on_duplicate, dry_run=args.dry_run, encoding=args.encoding,
+            delimiter=_delimiter(args.delimiter), day_first=args.day_first,
+            batch_size=max(1, args.batch_size), rejects=args.rejects,
+        )
+        importer = Importer(runtime, module, options, policy)
+        report = await _run_with_progress(importer, args.file, not args.no_progress)
+        if args.report:
+            args.report.write_text(json.dumps(report.as_dict(), indent=2, default=str))
+        print_report(report)
+        return 1 if report.rejected else 0
+
+    with database(settings) as url:
+        code = asyncio.run(_with_runtime(url, settings, work))
+    raise SystemExit(code)
+
+
+async def _run_with_progress(importer: Importer, path: Path, shown: bool) -> ImportReport:
+    if not shown:
+        return await importer.run(path)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+               TextColumn("{task.fields[rows]} rows"), TimeRemainingColumn())
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task(f"import {path.name}", total=path.stat().st_size, rows=0)
+        return await importer.run(
+            path, progress=lambda rows, done: bar.update(task, completed=done, rows=rows))
+
+
+def print_report(report: ImportReport) -> None:
+    """A short summary on standard error; the rejects file and --report hold the rest."""
+    verb = "would be" if report.dry_run else "were"
+    print(f"{report.module}: {report.rows} rows read; {report.created} {verb} created, "
+          f"{report.updated} updated, {report.skipped} skipped as duplicates, "
+          f"{report.rejected} rejected", file=sys.stderr)
+    if report.ignored_columns:
+        print(f"columns ignored: {', '.join(report.ignored_columns)}", file=sys.stderr)
+    for name, values in report.extended.items():
+        print(f"picklist {name} {verb} extended with: {', '.join(values)}", file=sys.stderr)
+    for target, count in report.targets_created.items():
+        print(f"{count} {target} records {verb} created for references", file=sys.stderr)
+    for problem in report.problems[:SHOWN_PROBLEMS]:
+        print(f"  {problem}", file=sys.stderr)
+    if report.problem_count > SHOWN_PROBLEMS:
+        print(f"  ... and {report.problem_count - SHOWN_PROBLEMS} more problems",
+              file=sys.stderr)
+
+
+def export_command(args: argparse.Namespace, settings: Settings) -> None:
+    from defalto_gql.cli import database
+    from defalto_gql.transfer.exporting import export_text
+
+    async def work(runtime: Runtime) -> int:
+        policy = await acting_policy(runtime, args.as_email)
+        module = module_named(runtime.generation().model.snapshot, args.module)
+        ctx = runtime.context(runtime.generation(), policy=policy).records
+        where = json.loads(args.filter) if args.filter else None
+        fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
+        if args.output:
+            with args.output.open("w", encoding="utf-8", newline="") as out:
+                count = await export_text(ctx, module, out, where=where, fields=fields,
+                                          bom=args.bom)
+        else:
+            sys.stdout.reconfigure(encoding="utf-8", newline="")  # type: ignore[union-attr]
+            count = await export_text(ctx, module, sys.stdout, where=where, fields=fields,
+                                      bom=args.bom)
+        print(f"{module}: {count} records exported", file=sys.stderr)
+        return 0
+
+    with database(settings) as url:
+        code = asyncio.run(_with_runtime(url, settings, work))
+    raise SystemExit(code)

@@ -1,0 +1,66 @@
+"""Finding the records an imported row duplicates, by the values of chosen match fields."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from defalto_gql.metadata.model import FieldDef, ModuleDef
+from defalto_gql.records.context import RecordContext
+from defalto_gql.records.filters import live
+from defalto_gql.transfer.mapping import MappingError, normalise
+
+if TYPE_CHECKING:
+    from defalto_gql.transfer.importing import Row
+
+
+def match_fields(module: ModuleDef, names: tuple[str, ...], plan: list[FieldDef | None]
+                 ) -> list[FieldDef]:
+    """The match fields named (by name or label); each must be imported and one column."""
+    found = []
+    by_name = {normalise(f.name): f for f in module.fields}
+    by_name.update({normalise(f.label): f for f in module.fields if normalise(f.label)
+                    not in by_name})
+    mapped = {f.name for f in plan if f is not None}
+    for name in names:
+        f = by_name.get(normalise(name))
+        if f is None:
+            raise MappingError(f"cannot match on {name!r}: {module.name} has no such field")
+        if len(f.type.column_names(f)) != 1 or f.type_key in ("multipicklist", "json"):
+            raise MappingError(f"cannot match on {f.name}: its values are not single values")
+        if f.name not in mapped:
+            raise MappingError(f"cannot match on {f.name}: no column of the file fills it")
+        found.append(f)
+    return found
+
+
+async def find_existing(
+    ctx: RecordContext, conn: AsyncConnection, module: ModuleDef, match: list[FieldDef],
+    batch: list[Row],
+) -> None:
+    """Set ``existing`` on rows whose key a live, visible record has; several is a problem."""
+    keys = {row.key for row in batch if row.key is not None and None not in row.key}
+    if not keys:
+        return
+    table = ctx.tables.of(module.name)
+    columns = [table.c[f.column] for f in match]
+    wanted = sa.tuple_(*columns).in_(sorted(keys, key=repr))
+    visible = ctx.rights.read_filter(module.name, table)
+    query = sa.select(table.c.id, *columns).where(
+        wanted, live(table), sa.true() if visible is None else visible)
+    ids: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+    for found_row in await conn.execute(query):
+        ids[tuple(found_row[1:])].append(found_row[0])
+    names = ", ".join(f.name for f in match)
+    for row in batch:
+        found = ids.get(row.key) if row.key is not None else None
+        if not found:
+            continue
+        if len(found) > 1:
+            row.fail(None, f"{len(found)} existing records have the same {names}; "
+                           "match on fields that identify one record")
+        else:
+            row.existing = found[0]

@@ -1,0 +1,113 @@
+"""Which CSV column fills which field, and the rules a saved mapping file adds.
+
+A mapping file is JSON, saved and reused between imports::
+
+    {
+      "columns": {"deal_stage": "stage", "engage_date": null},
+      "values": {"stage": {"Won": "Closed Won", "Lost": "Closed Lost"}},
+      "references": {"account": {"create": false}},
+      "extendPicklists": ["stage"]
+    }
+
+- ``columns``: a header to a field name (or its label); ``null`` ignores the
+  column. Columns not listed map automatically: a header matches a field whose
+  name or label is the same ignoring case, spaces and punctuation.
+- ``values``: per field, a cell value to the value stored (typos, other words).
+- ``references``: per reference field, ``create: true`` creates a missing
+  target record named by the cell instead of rejecting the row.
+- ``extendPicklists``: picklist fields whose unknown values are added to the
+  picklist (``true`` for all); otherwise an unknown value rejects the row.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from defalto_gql.metadata.fieldtypes.reference import ReferenceType
+from defalto_gql.metadata.model import FieldDef, ModuleDef
+
+
+def normalise(name: str) -> str:
+    """A name without case, spaces or punctuation: ``Account Name`` -> ``accountname``."""
+    return re.sub(r"[\W_]+", "", name.casefold())
+
+
+class MappingError(ValueError):
+    """A mapping file that names fields the module does not have, or is not JSON."""
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Explicit rules for one import; an empty mapping maps every column automatically."""
+
+    columns: dict[str, str | None] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    create_references: frozenset[str] = frozenset()
+    extend: frozenset[str] | bool = frozenset()
+
+    def extends(self, name: str) -> bool:
+        return self.extend is True or (not isinstance(self.extend, bool) and name in self.extend)
+
+    @classmethod
+    def load(cls, path: Path) -> Mapping:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise MappingError(f"cannot read the mapping {path}: {exc}") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Mapping:
+        extend = data.get("extendPicklists", [])
+        creates = {name for name, rule in data.get("references", {}).items()
+                   if rule.get("create")}
+        return cls(
+            columns=dict(data.get("columns", {})),
+            values={k: dict(v) for k, v in data.get("values", {}).items()},
+            create_references=frozenset(creates),
+            extend=True if extend is True else frozenset(extend),
+        )
+
+
+def _candidates(module: ModuleDef) -> dict[str, FieldDef]:
+    """Normalised names and labels of the fields an import may set."""
+    found: dict[str, FieldDef] = {}
+    # Labels first, then names, so a field's own name wins over another's label.
+    for f in module.fields:
+        if f.writable:
+            found.setdefault(normalise(f.label), f)
+    for f in module.fields:
+        if f.writable:
+            found[normalise(f.name)] = f
+            if isinstance(f.type, ReferenceType) and not f.type.is_polymorphic(f):
+                found[normalise(f"{f.name}Id")] = f
+    return found
+
+
+def plan_columns(module: ModuleDef, header: list[str], mapping: Mapping
+                 ) -> list[FieldDef | None]:
+    """For each column, the field it fills (``None``: ignored); MappingError for bad rules."""
+    known = _candidates(module)
+    unknown = [c for c in mapping.columns if c not in header]
+    if unknown:
+        raise MappingError(f"the mapping names columns the file does not have: {unknown}")
+    plan: list[FieldDef | None] = []
+    for column in header:
+        if column in mapping.columns:
+            target = mapping.columns[column]
+            f = None if target is None else known.get(normalise(target))
+            if target is not None and f is None:
+                raise MappingError(f"column {column!r}: {module.name} has no field {target!r} "
+                                   "that an import can set")
+            plan.append(f)
+        else:
+            plan.append(known.get(normalise(column)))
+    taken = [f.name for f in plan if f is not None]
+    twice = sorted({n for n in taken if taken.count(n) > 1})
+    if twice:
+        raise MappingError(f"several columns fill the same field: {twice}; map one to null")
+    return plan

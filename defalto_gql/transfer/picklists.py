@@ -1,0 +1,44 @@
+"""Picklist values an import may add, when its mapping allows it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from defalto_gql.metadata import picklists
+from defalto_gql.metadata.model import ModuleDef
+from defalto_gql.transfer.mapping import Mapping
+
+if TYPE_CHECKING:
+    from defalto_gql.transfer.importing import Row
+
+
+def unknown_choices(module: ModuleDef, batch: Iterable[Row], mapping: Mapping,
+                    planned: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Per extendable picklist field, the values of the batch it does not have yet."""
+    wanted: dict[str, set[str]] = {}
+    for f in module.fields:
+        if f.type_key not in ("picklist", "multipicklist") or not mapping.extends(f.name):
+            continue
+        known = set(f.picklist) | planned.get(f.name, set())
+        for row in batch:
+            for value in _items(row.data.get(f.name)):
+                if isinstance(value, str) and value and value not in known:
+                    wanted.setdefault(f.name, set()).add(value)
+    return wanted
+
+
+def _items(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+async def add_picklist_values(engine: AsyncEngine, module: str,
+                              wanted: dict[str, set[str]]) -> None:
+    """Add the values, in one metadata change (the schema follows like any other change)."""
+    async with engine.begin() as conn:
+        for name, values in wanted.items():
+            await picklists.add_values(conn, module, name, sorted(values))

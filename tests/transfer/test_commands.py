@@ -1,0 +1,56 @@
+"""``defalto import`` and ``defalto export`` as a user runs them, on a scratch database."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import drop_database, scratch_database
+from tests.processes import DEFALTO, environment
+
+
+def defalto(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([DEFALTO, *args], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=180, check=False)
+
+
+@pytest.fixture
+async def scratch_url(server_url: str) -> AsyncIterator[str]:
+    url = await scratch_database(server_url)
+    yield url
+    await drop_database(server_url, url)
+
+
+def test_import_reports_rows_writes_rejects_and_export_prints_csv(
+    scratch_url: str, tmp_path: Path
+) -> None:
+    env = environment(DEFALTO_DATABASE_URL=scratch_url)
+    source = tmp_path / "people.csv"
+    source.write_text("Last name;Email;Phone\nAda;ada@example.com;+1-532-344-1362\n"
+                      ";nobody@example.com;\n", encoding="utf-8")
+    rejects = tmp_path / "rejects.csv"
+
+    dry = defalto("import", "contacts", str(source), "--dry-run", "--no-progress",
+                  env=env, cwd=tmp_path)
+    real = defalto("import", "Contact", str(source), "--rejects", str(rejects), "--match",
+                   "email", env=env, cwd=tmp_path)
+    again = defalto("import", "Contact", str(source), "--match", "email", "--no-progress",
+                    env=env, cwd=tmp_path)
+    exported = defalto("export", "Contact", "--fields", "lastName,email,phone", env=env,
+                       cwd=tmp_path)
+    missing = defalto("import", "Contact", str(tmp_path / "nope.csv"), env=env, cwd=tmp_path)
+
+    assert dry.returncode == 1, dry.stderr
+    assert "1 would be created" in dry.stderr and "line 3: Last name: is required" in dry.stderr
+    assert real.returncode == 1 and "1 were created" in real.stderr
+    assert rejects.read_text(encoding="utf-8").splitlines()[1].endswith(
+        ",3,Last name: is required")
+    assert "1 skipped as duplicates" in again.stderr
+    assert exported.returncode == 0, exported.stderr
+    # (text=True reads CRLF line ends as \n)
+    assert exported.stdout == ("Last name,Email,Office phone\n"
+                               "Ada,ada@example.com,'+1-532-344-1362\n")
+    assert missing.returncode == 2 and "error:" in missing.stderr

@@ -1,0 +1,231 @@
+"""Importing CSV files: mapping, references, required values, dry runs, duplicates, rights."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from defalto_gql.access.policy import AccessPolicy, ModuleRights
+from defalto_gql.errors import Forbidden
+from defalto_gql.transfer.mapping import MappingError
+from tests.conftest import Api
+from tests.transfer.conftest import csv_file, run_import
+
+CONTACTS = "{ contacts(first: 100) { totalCount edges { node { firstName lastName email " \
+           "account { name } } } } }"
+
+
+async def names(api: Api) -> list[tuple[str, str | None]]:
+    found = await api.query(CONTACTS)
+    return sorted((e["node"]["lastName"], e["node"]["email"])
+                  for e in found["contacts"]["edges"])
+
+
+async def test_columns_map_by_label_or_name_ignoring_case_spaces_and_punctuation(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a file with a BOM, semicolons and headers written every which way
+    path = csv_file(tmp_path, "\ufeff First Name ;LAST_NAME;e-mail;Shoe size\r\n"
+                              "Ada;Lovelace;ada@example.com;38\r\n")
+
+    # When it is imported
+    report = await run_import(api, "Contact", path)
+
+    # Then the first three columns fill fields and the fourth is reported as ignored
+    assert report.mapped_columns == {"First Name": "firstName", "LAST_NAME": "lastName",
+                                     "e-mail": "email"}
+    assert report.ignored_columns == ["Shoe size"]
+    assert (report.rows, report.created, report.rejected) == (1, 1, 0)
+    assert await names(api) == [("Lovelace", "ada@example.com")]
+
+
+async def test_references_resolve_by_name_or_record_number_and_misses_are_row_errors(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given an account, known by its name and by its record number
+    made = await api.query('mutation { createAccount(data: {name: "Acme"}) { recordNumber } }')
+    number = made["createAccount"]["recordNumber"]
+    path = csv_file(tmp_path, f"last name,account\nOne,Acme\nTwo,{number}\nThree,Nowhere Inc\n")
+    rejects = tmp_path / "rejects.csv"
+
+    # When contacts naming it are imported
+    report = await run_import(api, "Contact", path, rejects=rejects)
+
+    # Then two find it and the third is rejected with its line, column and reason
+    assert (report.created, report.rejected) == (2, 1)
+    problem = report.problems[0]
+    assert (problem.line, problem.column) == (4, "account")
+    assert "Nowhere Inc" in problem.reason
+    found = await api.query(CONTACTS)
+    assert {e["node"]["account"]["name"] for e in found["contacts"]["edges"]} == {"Acme"}
+    rows = list(csv.reader(io.StringIO(rejects.read_text(encoding="utf-8"), newline="")))
+    assert rows[0] == ["last name", "account", "line", "reason"]
+    assert rows[1][:3] == ["Three", "Nowhere Inc", "4"]
+    assert rows[1][3].startswith("account: no Account")
+
+
+async def test_a_missing_required_value_rejects_the_row(api: Api, tmp_path: Path) -> None:
+    path = csv_file(tmp_path, "First name,Last name\nAda,\nGrace,Hopper\n")
+
+    report = await run_import(api, "Contact", path)
+
+    assert (report.created, report.rejected) == (1, 1)
+    assert str(report.problems[0]) == "line 2: Last name: is required"
+
+
+async def test_a_dry_run_reports_everything_and_writes_nothing(api: Api, tmp_path: Path) -> None:
+    path = csv_file(tmp_path, "Last name,Email\nA,a@example.com\nB,not-an-email\n")
+
+    report = await run_import(api, "Contact", path, dry_run=True)
+
+    assert (report.rows, report.created, report.rejected) == (2, 1, 1)
+    assert report.problems[0].column == "Email"
+    assert await names(api) == []
+
+
+@pytest.mark.parametrize("mode", ["skip", "update"])
+async def test_importing_twice_with_a_match_rule_keeps_the_same_records(
+    api: Api, tmp_path: Path, mode: str
+) -> None:
+    # Given a file imported once, and a second version with one title changed and one new row
+    first = csv_file(tmp_path, "Last name,Email,Title\nA,a@example.com,CEO\nB,b@example.com,\n")
+    second = csv_file(tmp_path, "Last name,Email,Title\nA,a@example.com,CFO\n"
+                                "B,b@example.com,\nC,c@example.com,\n")
+    await run_import(api, "Contact", first, match=("email",))
+
+    # When the second is imported matching on email
+    report = await run_import(api, "Contact", second, match=("email",), on_duplicate=mode)
+
+    # Then only the new row is created; the others are skipped or updated
+    assert report.created == 1
+    assert (report.skipped, report.updated) == ((2, 0) if mode == "skip" else (0, 2))
+    found = await api.query('{ contacts(filter: {email: {eq: "a@example.com"}}) '
+                            "{ totalCount edges { node { title } } } }")
+    assert found["contacts"]["totalCount"] == 1
+    title = found["contacts"]["edges"][0]["node"]["title"]
+    assert title == ("CEO" if mode == "skip" else "CFO")
+    assert len(await names(api)) == 3
+
+
+async def test_a_key_repeated_inside_one_file_is_a_duplicate_too(
+    api: Api, tmp_path: Path
+) -> None:
+    path = csv_file(tmp_path, "Last name,Email\nA,a@example.com\nA2,a@example.com\n")
+
+    dry = await run_import(api, "Contact", path, match=("Email",), dry_run=True)
+    real = await run_import(api, "Contact", path, match=("Email",))
+
+    assert (dry.created, dry.skipped) == (real.created, real.skipped) == (1, 1)
+    assert await names(api) == [("A", "a@example.com")]
+
+
+async def test_a_declared_windows_1252_file_reads_and_a_wrong_encoding_is_explained(
+    api: Api, tmp_path: Path
+) -> None:
+    path = csv_file(tmp_path, "Last name;First name\nMüller;Zoë\n", encoding="cp1252")
+
+    with pytest.raises(ValueError, match="give --encoding cp1252"):
+        await run_import(api, "Contact", path)
+    report = await run_import(api, "Contact", path, encoding="cp1252")
+
+    assert report.created == 1
+    found = await api.query("{ contacts { edges { node { firstName lastName } } } }")
+    assert found["contacts"]["edges"][0]["node"] == {"firstName": "Zoë", "lastName": "Müller"}
+
+
+async def test_quoted_cells_hold_delimiters_and_line_breaks_and_lines_stay_right(
+    api: Api, tmp_path: Path
+) -> None:
+    path = csv_file(tmp_path, 'Last name\tMailing street\tEmail\r\n'
+                              '"Doe, Jane"\t"1 Main St\r\nSuite 5"\tjane@example.com\r\n'
+                              'Roe\t"2 ""Side"" St"\tbad\r\n')
+
+    report = await run_import(api, "Contact", path)
+
+    assert report.created == 1
+    assert report.problems[0].line == 4
+    found = await api.query("{ contacts { edges { node { lastName mailingStreet } } } }")
+    assert found["contacts"]["edges"][0]["node"] == {"lastName": "Doe, Jane",
+                                                     "mailingStreet": "1 Main St\r\nSuite 5"}
+
+
+async def test_dates_numbers_and_their_errors(api: Api, tmp_path: Path) -> None:
+    # Given dates day first, a dotted date, an impossible date and numbers with separators
+    path = csv_file(tmp_path, "Account name,Employees,Annual revenue\n"
+                              'A," 1,200",1200.50\n'
+                              "B,1.234,5\n"
+                              'C,12,"1,234.5 EUR"\n')
+    contacts = csv_file(tmp_path, "Last name,Birthday\nX,31/12/1990\nY,31.12.1991\nZ,30/02/1990\n")
+
+    accounts = await run_import(api, "Account", path)
+    people = await run_import(api, "Contact", contacts, day_first=True)
+
+    assert (accounts.created, accounts.rejected) == (2, 1)
+    assert accounts.problems[0].column == "Employees"
+    assert (people.created, people.rejected) == (2, 1)
+    assert "'30/02/1990' is not a date" in people.problems[0].reason
+    found = await api.query("{ accounts(orderBy: [{name: AscNullsLast}]) { edges { node { "
+                            "employees annualRevenue { amount currency } } } } }")
+    assert [e["node"] for e in found["accounts"]["edges"]] == [
+        {"employees": 1200, "annualRevenue": {"amount": "1200.50", "currency": "USD"}},
+        {"employees": 12, "annualRevenue": {"amount": "1234.50", "currency": "EUR"}},
+    ]
+    found = await api.query("{ contacts(orderBy: [{lastName: AscNullsLast}]) "
+                            "{ edges { node { birthday } } } }")
+    assert [e["node"]["birthday"] for e in found["contacts"]["edges"]] == [
+        "1990-12-31", "1991-12-31"]
+
+
+async def test_unknown_picklist_values_are_row_errors_unless_the_mapping_extends(
+    api: Api, tmp_path: Path
+) -> None:
+    path = csv_file(tmp_path, "Account name,Type\nA,Customer\nB,Franchise\n")
+
+    strict = await run_import(api, "Account", path, dry_run=True)
+    planned = await run_import(api, "Account", path, dry_run=True,
+                               mapping={"extendPicklists": ["type"]})
+    mapped = await run_import(api, "Account", path, dry_run=True,
+                              mapping={"values": {"type": {"Franchise": "Partner"}}})
+
+    assert (strict.created, strict.rejected) == (1, 1)
+    assert "'Franchise' is not one of the values" in strict.problems[0].reason
+    assert (planned.created, planned.extended) == (2, {"type": ["Franchise"]})
+    assert mapped.created == 2
+    # The dry run did not touch the picklist
+    values = await api.query('{ module(name: "Account") { fields { name picklistValues } } }')
+    kinds = next(f for f in values["module"]["fields"] if f["name"] == "type")
+    assert "Franchise" not in kinds["picklistValues"]
+
+
+async def test_an_unknown_column_in_the_mapping_stops_the_import(api: Api, tmp_path: Path
+                                                                 ) -> None:
+    path = csv_file(tmp_path, "Last name\nA\n")
+
+    with pytest.raises(MappingError, match="does not have"):
+        await run_import(api, "Contact", path, mapping={"columns": {"Surname": "lastName"}})
+
+
+def rights(**modules: ModuleRights) -> AccessPolicy:
+    return AccessPolicy(user_id="00000000-0000-0000-0000-000000000001", is_admin=False,
+                        modules=dict(modules))
+
+
+async def test_import_needs_the_import_right_and_may_not_fill_hidden_fields(
+    api: Api, tmp_path: Path
+) -> None:
+    path = csv_file(tmp_path, "Last name,Title\nA,CEO\n")
+    no_import = rights(Contact=ModuleRights(frozenset({"view", "create"}), None, None))
+    hidden = rights(Contact=ModuleRights(frozenset({"view", "create", "import"}), None, None,
+                                         hidden=frozenset({"title"})))
+    allowed = rights(Contact=ModuleRights(frozenset({"view", "create", "import"}), None, None))
+
+    with pytest.raises(Forbidden, match="may not import Contact"):
+        await run_import(api, "Contact", path, policy=no_import)
+    with pytest.raises(Forbidden, match="title is hidden"):
+        await run_import(api, "Contact", path, policy=hidden)
+    report = await run_import(api, "Contact", path, policy=allowed)
+
+    assert report.created == 1
