@@ -18,7 +18,6 @@ import sys
 from typing import Any
 
 import httpx
-
 from _support import authorization, graphql, running_server, scratch_database, setup_logging
 from bench_nested import (
     BENCH_DATABASE,
