@@ -39,7 +39,8 @@ def column_values(
             continue
         if rights is not None:
             rights.check_writable(module.name, name, input_name(f))
-        if value is None and f.required:
+        # A record always has an owner: it may change hands, never be left without one.
+        if value is None and (f.required or f.column == "owner_id"):
             problems.append(FieldProblem(input_name(f), "is required", row))
             continue
         try:
