@@ -115,7 +115,9 @@ async def load_policy(conn: AsyncConnection, user_id: str, snapshot: Snapshot) -
         return AccessPolicy.system(user_id)
     directory = Directory(
         await _rows(conn, "SELECT id::text, parent_id::text FROM dg_roles"),
-        await _rows(conn, "SELECT id::text, role_id::text FROM dg_users WHERE active"),
+        # Inactive users too: being unable to sign in does not take their records out
+        # of the role tree, the groups and the sharing rules.
+        await _rows(conn, "SELECT id::text, role_id::text FROM dg_users"),
         await _rows(conn, "SELECT group_id::text, member_kind, member_id::text "
                           "FROM dg_group_members"),
     )
