@@ -261,7 +261,8 @@ async def test_an_internal_error_is_masked_and_logged(
 
     assert response.status_code == 200
     body = response.json()
-    assert body["data"] is None
+    # Lists are nullable: the failure nulls only the list that failed.
+    assert body["data"] == {"accounts": None}
     assert body["errors"] == [{
         "message": "Internal server error",
         "locations": [{"line": 1, "column": 3}],
