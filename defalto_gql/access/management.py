@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from defalto_gql.access.policy import ACTIONS
 from defalto_gql.access.users import bump_access
 from defalto_gql.errors import BadUserInput, Conflict
+from defalto_gql.metadata.builtin import COMMON_FIELDS
 
 DEFAULTS = ("private", "public_read", "public_read_write")
 FIELD_LEVELS = ("hidden", "read_only", "read_write")
@@ -27,6 +28,27 @@ async def _id(conn: AsyncConnection, table: str, name: str, field: str) -> str:
     if found is None:
         raise BadUserInput(f"there is no {field} {name!r}", field=field)
     return str(found)
+
+
+async def _module(conn: AsyncConnection, name: str) -> None:
+    """Rights name a module exactly as the API does: a misspelt one would grant or hide
+    nothing, silently."""
+    found = (await conn.exec_driver_sql(
+        "SELECT 1 FROM dg_modules WHERE name = $1 AND deleted_at IS NULL", (name,))).scalar()
+    if found is None:
+        raise BadUserInput(f"there is no module {name!r}", field="module")
+
+
+async def _field(conn: AsyncConnection, module: str, name: str) -> None:
+    await _module(conn, module)
+    if name in {common[0] for common in COMMON_FIELDS}:
+        return
+    found = (await conn.exec_driver_sql(
+        "SELECT 1 FROM dg_fields f JOIN dg_modules m ON m.id = f.module_id WHERE m.name = $1 "
+        "AND m.deleted_at IS NULL AND f.name = $2 AND f.deleted_at IS NULL", (module, name),
+    )).scalar()
+    if found is None:
+        raise BadUserInput(f"{module} has no field {name!r}", field="field")
 
 
 async def _insert(conn: AsyncConnection, sql: str, args: tuple[Any, ...], what: str) -> str:
@@ -67,6 +89,7 @@ async def set_module_rights(conn: AsyncConnection, profile: str, module: str,
         raise BadUserInput(f"unknown actions {sorted(unknown)}; known: {ACTIONS}",
                            field="actions")
     profile_id = await _id(conn, "dg_profiles", profile, "profile")
+    await _module(conn, module)
     flags = [a in actions for a in ACTIONS]
     columns = ", ".join(f"can_{a}" for a in ACTIONS)
     updates = ", ".join(f"can_{a} = excluded.can_{a}" for a in ACTIONS)
@@ -83,6 +106,7 @@ async def set_field_access(conn: AsyncConnection, profile: str, module: str, fie
     if access not in FIELD_LEVELS:
         raise BadUserInput(f"access is one of {FIELD_LEVELS}", field="access")
     profile_id = await _id(conn, "dg_profiles", profile, "profile")
+    await _field(conn, module, field)
     await conn.exec_driver_sql(
         "INSERT INTO dg_profile_fields (profile_id, module, field, access) VALUES "
         "($1, $2, $3, $4) ON CONFLICT (profile_id, module, field) DO UPDATE "
@@ -94,6 +118,7 @@ async def set_field_access(conn: AsyncConnection, profile: str, module: str, fie
 async def set_module_default(conn: AsyncConnection, module: str, access: str) -> None:
     if access not in DEFAULTS:
         raise BadUserInput(f"access is one of {DEFAULTS}", field="access")
+    await _module(conn, module)
     await conn.exec_driver_sql(
         "INSERT INTO dg_module_defaults (module, access) VALUES ($1, $2) "
         "ON CONFLICT (module) DO UPDATE SET access = excluded.access", (module, access),
@@ -146,6 +171,7 @@ async def create_sharing_rule(
                            f"{SHARED_KINDS}", field="ownerKind")
     if access not in ("read", "read_write"):
         raise BadUserInput("access is read or read_write", field="access")
+    await _module(conn, module)
     owner_id = await _subject(conn, owner_kind, owner)
     shared_id = await _subject(conn, shared_kind, shared_with)
     return await _insert(
