@@ -53,8 +53,14 @@ class DefaltoSchema(strawberry.Schema):
             original = error.original_error
             # Errors before execution (no path: syntax, validation, bad variable values)
             # and the project's own errors are the client's; the rest are bugs.
-            if original is None or isinstance(original, DefaltoError) or error.path is None:
-                logger.debug("client error: %s", error.message)
+            # Only what went wrong where, never the message: messages quote the request's
+            # values (a password sent unquoted, an email that is not one).
+            if isinstance(original, DefaltoError):
+                logger.debug("client error %s at %s (field %s)", original.code, error.path,
+                             original.field)
+            elif original is None or error.path is None:
+                where = [(loc.line, loc.column) for loc in error.locations or ()]
+                logger.debug("request refused before execution, at %s", where)
             else:
                 logger.error("unexpected error in %s", error.path, exc_info=original)
 
