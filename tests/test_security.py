@@ -510,3 +510,26 @@ async def test_sign_ins_are_logged_without_passwords_or_tokens(
     for secret in (PASSWORD, "the-wrong-password-42", token, token[4:]):
         assert secret not in everything
     assert "dgk_" not in everything
+
+
+async def test_values_in_refused_requests_are_not_logged(
+    api: Api, default_app: Starlette, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    caplog.clear()
+
+    # A password of digits sent unquoted is refused with a message that quotes it.
+    async with client(default_app) as http:
+        literal = await post(http, 'mutation { login(email: "a@b.org", password: 98765432101) '
+                                   "{ token } }")
+        variable = await post(http, "mutation($p: String!) { login(email: \"a@b.org\", "
+                                    "password: $p) { token } }", {"p": 98765432102})
+    made = await api.raw("mutation($d: UserInput!) { createUser(data: $d) { id } }",
+                         {"d": {"email": "not-an-email", "name": "Q", "password": "9876543210x"}})
+
+    assert codes(literal.json()) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert codes(variable.json()) == ["BAD_USER_INPUT"]
+    assert codes(made.json()) == ["BAD_USER_INPUT"]
+    everything = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
+    assert "987654321" not in everything and "not-an-email" not in everything
+    assert "request refused before execution" in everything
