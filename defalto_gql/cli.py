@@ -16,6 +16,7 @@ from typing import TextIO
 
 from defalto_gql import __version__
 from defalto_gql.config import Settings
+from defalto_gql.errors import ConfigurationError, DefaltoError
 
 logger = logging.getLogger("defalto_gql")
 
@@ -129,8 +130,6 @@ async def _create_user(url: str, args: argparse.Namespace, password: str) -> str
 
 
 def user_create(args: argparse.Namespace, settings: Settings) -> None:
-    from defalto_gql.errors import DefaltoError
-
     password = read_password(args, sys.stdin)
     with database(settings) as url:
         try:
@@ -188,4 +187,8 @@ def main(argv: list[str] | None = None) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Alembic announces every plugin at INFO; only its warnings matter here.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    args.handler(args, settings)
+    try:
+        args.handler(args, settings)
+    except ConfigurationError as problem:
+        # A setting or file to fix, not a bug: the reason without a traceback.
+        raise SystemExit(f"defalto: {problem.message}") from None

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from defalto_gql.access import throttle, tokens
 from defalto_gql.access.passwords import hash_password, verify_password
-from defalto_gql.errors import BadUserInput, Conflict, Unauthenticated
+from defalto_gql.errors import BadUserInput, ConfigurationError, Conflict, Unauthenticated
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +70,13 @@ async def ensure_admin(engine: AsyncEngine, email: str, password: str | None) ->
         if exists:
             return None
         generated = None if password else secrets.token_urlsafe(12)
-        await create_user(conn, email=email, name="Administrator",
-                          password=password or generated, is_admin=True)
+        try:
+            await create_user(conn, email=email, name="Administrator",
+                              password=password or generated, is_admin=True)
+        except BadUserInput as problem:
+            setting = "DEFALTO_ADMIN_PASSWORD" if problem.field == "password" else \
+                "DEFALTO_ADMIN_EMAIL"
+            raise ConfigurationError(f"{setting}: {problem.message}") from None
         return generated
 
 
