@@ -104,6 +104,22 @@ def test_schema_print_writes_the_sdl_alone_on_standard_output(
     assert query is not None and {"accounts", "account", "deals"} <= set(query.fields)
 
 
+@pytest.mark.parametrize(("setting", "value", "reason"), [
+    ("DEFALTO_ADMIN_PASSWORD", "short", "at least 10 characters"),
+    ("DEFALTO_ADMIN_EMAIL", "admin", "is not an email address"),
+])
+def test_a_bad_first_administrator_setting_is_named_without_a_traceback(
+    scratch_url: str, tmp_path: Path, setting: str, value: str, reason: str
+) -> None:
+    env = environment(DEFALTO_DATABASE_URL=scratch_url, **{setting: value})
+
+    done = defalto("migrate", env=env, cwd=tmp_path)
+
+    assert done.returncode == 1
+    assert f"defalto: {setting}: " in done.stderr and reason in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_version_and_usage(tmp_path: Path) -> None:
     env = environment()
 
