@@ -8,11 +8,12 @@ profile leaves them all read-write.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 
-from tests.access.conftest import Org, World
+from tests.access.conftest import Org, World, admin_do, field_access, member
 from tests.conftest import Api
 
 # -- reading ---------------------------------------------------------------------------
@@ -231,3 +232,38 @@ async def test_a_read_only_field_leaves_the_other_fields_writable(org: Org, worl
                                        "{ amount } } }", {"id": world.westwind})
     assert data["updateAccount"] == {"name": "Westwind Ltd",
                                      "annualRevenue": {"amount": "5000000.00"}}
+
+
+# -- several profiles ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("second", "expected"), [
+    (None, "hidden"), ("read_write", "shown"), ("says nothing", "shown"), ("hidden", "hidden")],
+    ids=["one profile", "another grants it", "another is silent", "both hide it"])
+async def test_with_several_profiles_the_most_open_field_access_wins(
+    api: Api, org: Org, world: World, second: str | None, expected: str
+) -> None:
+    # given a role holding the reps' profile and, maybe, a second one on deals
+    role = f"Dual {uuid.uuid4().hex[:6]}"
+    profiles = [org.profiles["Rep"]]
+    await admin_do(api, "($n: String!) { createRole(name: $n) }", {"n": role})
+    if second is not None:
+        profiles.append(role)
+        await admin_do(api, "($n: String!) { createProfile(name: $n) }", {"n": role})
+        await admin_do(api, '($n: String!) { setModuleRights(profile: $n, module: "Deal", '
+                            'actions: ["view"]) }', {"n": role})
+        if second != "says nothing":
+            await field_access(api, role, "Deal", "nextStep", second)
+    await admin_do(api, "($r: String!, $p: [String!]!) { setRoleProfiles(role: $r, "
+                        "profiles: $p) }", {"r": role, "p": profiles})
+    person = await member(api, "dual", role)
+    await admin_do(api, '($o: ID) { createDeal(data: {name: "dual deal", stage: "Proposal", '
+                        'nextStep: "call", ownerId: $o}) { id } }', {"o": person.id})
+
+    # when they read the next step of their own deal
+    body = (await person.api.raw("{ deals { edges { node { nextStep } } } }")).json()
+    await person.api.client.aclose()
+
+    # then it shows if any of their profiles shows it
+    shown = body["data"]["deals"]["edges"] == [{"node": {"nextStep": "call"}}]
+    assert ("shown" if shown else "hidden") == expected

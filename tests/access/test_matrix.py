@@ -144,6 +144,14 @@ async def account_filter_none(m: Member, org: Org, w: World, owner: str) -> bool
     return bool(data["accounts"]["totalCount"] == 0)
 
 
+async def two_hop_filter(m: Member, org: Org, w: World, owner: str) -> bool:
+    """Out through a many-to-one and back through its one-to-many, to the hidden deal."""
+    data = await m.api.query("query($a: Decimal!) { deals(filter: {account: {deals: {some: "
+                             "{amount: {amount: {eq: $a}}}}}}) { totalCount } }",
+                             {"a": w.amounts[owner]})
+    return bool(data["deals"]["totalCount"] > 0)
+
+
 async def contact_filter(m: Member, org: Org, w: World, owner: str) -> bool:
     data = await m.api.query("query($n: String!) { contacts(filter: {deals: {some: "
                              "{name: {eq: $n}}}}) { edges { node { id } } } }",
@@ -195,6 +203,7 @@ READ_PATHS: dict[str, Probe] = {
     "deal.contacts": its_contacts,
     "accounts(deals some amount)": account_filter_some,
     "accounts(deals none amount)": account_filter_none,
+    "deals(account.deals some amount)": two_hop_filter,
     "contacts(deals some name)": contact_filter,
     "projects(deal amount)": project_filter,
     "project.deal": project_reference,
