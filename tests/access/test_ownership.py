@@ -209,3 +209,21 @@ async def test_an_inactive_user_is_locked_out_but_their_records_stay_visible(
     # and their deal stays with the role tree: the manager and director still see it
     assert "leaver deal" in await visible_deals(org["manager"].api)
     assert "leaver deal" in await visible_deals(org["director"].api)
+
+
+async def test_groups_nest_even_in_a_circle(api: Api, org: Org, world: World) -> None:
+    # given two groups holding each other, the East2 rep in the inner one, and a deal
+    # owned by the outer one
+    outer, inner = f"Outer {org.suffix}", f"Inner {org.suffix}"
+    outer_id = await admin_do(api, "($n: String!) { createGroup(name: $n) }", {"n": outer})
+    await admin_do(api, "($n: String!) { createGroup(name: $n) }", {"n": inner})
+    for group, kind, name in ((outer, "group", inner), (inner, "group", outer),
+                              (inner, "user", org["east2"].email)):
+        await admin_do(api, "($g: String!, $k: String!, $m: String!) { addGroupMember("
+                            "group: $g, kind: $k, member: $m) }",
+                       {"g": group, "k": kind, "m": name})
+    await admin_do(api, '($o: ID) { createDeal(data: {name: "outer deal", stage: "Proposal", '
+                        "ownerId: $o}) { id } }", {"o": outer_id})
+
+    # when the East2 rep lists deals, then they see it, through both groups
+    assert await visible_deals(org["east2"].api) == {"east2 deal", "outer deal"}
