@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from defalto_gql.access.users import bump_access
 from defalto_gql.db.ddl import quote
 from defalto_gql.errors import BadUserInput, NotFound
 from defalto_gql.metadata.admin import (
@@ -159,6 +160,12 @@ async def update_field(
         if mod["label_field"] == name:
             await conn.exec_driver_sql("UPDATE dg_modules SET label_field = $1 WHERE id = $2",
                                        (new_name, mod["id"]))
+        # Field access follows the field: a hidden field stays hidden under its new name.
+        moved = await conn.exec_driver_sql(
+            "UPDATE dg_profile_fields SET field = $1 WHERE module = $2 AND field = $3",
+            (new_name, module, name))
+        if moved.rowcount:
+            await bump_access(conn)
     options = dict(row["options"] or {})
     for key in ("maxLength", "min", "max", "reverse"):
         if key in given:

@@ -285,10 +285,6 @@ async def test_a_user_keeps_their_time_zone_locale_and_role(api: Api, org: Org) 
 # -- rights follow the data model ------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "metadata.changes.update_field renames the field but not the rows of dg_profile_fields, "
-    "which name fields by name: a hidden field renamed is read-write for everyone (the "
-    "fix belongs in metadata/changes.py, outside the access package)"))
 async def test_a_hidden_field_stays_hidden_when_it_is_renamed(
     api: Api, org: Org, world: World
 ) -> None:
