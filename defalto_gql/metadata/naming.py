@@ -56,6 +56,8 @@ STATIC_TYPE_NAMES = frozenset({
     "Relation", "Block", "ModuleInput", "ModuleChangeInput", "FieldInput", "FieldChangeInput",
     "RelationInput", "ConversionReport", "ConversionFailure", "PicklistRemoval", "FieldType",
     "MetadataChange", "User", "Session", "ApiKey", "UserInput", "SharingRuleInput",
+    "Role", "Profile", "Group", "GroupMember", "ModuleRights", "FieldAccess", "SharingRule",
+    "UserChangeInput",
 })
 
 

@@ -23,6 +23,7 @@ from defalto_gql.records.datamodel import MODULE_KEY, DataModel, Record, Related
 from defalto_gql.records.validation import input_name
 from defalto_gql.schema import mutations
 from defalto_gql.schema.access_api import AccessMutation, AccessQuery
+from defalto_gql.schema.directory_api import DirectoryMutation, DirectoryQuery
 from defalto_gql.schema.common import (
     FILTER_TYPES,
     INPUT_TYPES,
@@ -320,14 +321,16 @@ class SchemaBuilder:
         ns.add("metadataVersion", int, strawberry.field(
             resolver=lambda: self.snapshot.version,
             description="The metadata version this schema was built from."))
-        return strawberry.type(ns.fill(type("Query", (MetadataQuery, AccessQuery), {})),
+        bases = (MetadataQuery, AccessQuery, DirectoryQuery)
+        return strawberry.type(ns.fill(type("Query", bases, {})),
                                description="Read records of every module.")
 
     def _mutation(self) -> type:
         ns = Namespace()
         for types in self.types.values():
             self._module_mutations(ns, types)
-        return strawberry.type(ns.fill(type("Mutation", (MetadataMutation, AccessMutation), {})),
+        bases = (MetadataMutation, AccessMutation, DirectoryMutation)
+        return strawberry.type(ns.fill(type("Mutation", bases, {})),
                                description="Change records of every module.")
 
     def _module_mutations(self, ns: Namespace, types: ModuleTypes) -> None:
