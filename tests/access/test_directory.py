@@ -62,8 +62,8 @@ async def test_removals_refuse_while_something_depends_on_them(api: Api) -> None
                     {"e": f"holder{t}@test.defalto.local"})
     held = await api.errors(f'mutation {{ deleteRole(name: "Held {t}") }}')
     assert held[0]["extensions"]["code"] == "BAD_USER_INPUT"
-    await api.query(f'mutation($e: String!) {{ updateUser(email: $e, data: {{role: null}}) '
-                    f"{{ role }} }}", {"e": f"holder{t}@test.defalto.local"})
+    await api.query('mutation($e: String!) { updateUser(email: $e, data: {role: null}) '
+                    "{ role } }", {"e": f"holder{t}@test.defalto.local"})
     await api.query(f'mutation {{ deleteRole(name: "Held {t}") deleteProfile(name: "Gone {t}") '
                     f'deleteGroup(name: "Owner {t}") }}')
     found = await api.query("{ roles { name } profiles { name } groups { name } }")
