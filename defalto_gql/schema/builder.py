@@ -23,7 +23,6 @@ from defalto_gql.records.datamodel import MODULE_KEY, DataModel, Record, Related
 from defalto_gql.records.validation import input_name
 from defalto_gql.schema import mutations
 from defalto_gql.schema.access_api import AccessMutation, AccessQuery
-from defalto_gql.schema.directory_api import DirectoryMutation, DirectoryQuery
 from defalto_gql.schema.common import (
     FILTER_TYPES,
     INPUT_TYPES,
@@ -33,6 +32,7 @@ from defalto_gql.schema.common import (
     PageInfo,
     RecordRefInput,
 )
+from defalto_gql.schema.directory_api import DirectoryMutation, DirectoryQuery
 from defalto_gql.schema.metadata_api import MetadataMutation, MetadataQuery
 from defalto_gql.schema.resolvers import (
     list_resolver,
