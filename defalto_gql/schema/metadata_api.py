@@ -144,12 +144,14 @@ class MetadataQuery:
             return None
         return _visible(info, _model(info), module)  # type: ignore[return-value]
 
-    @strawberry.field(description="Every many-to-many relation.")
+    @strawberry.field(description="Every many-to-many relation between modules you may view.")
     def relations(self, info: strawberry.Info) -> list[RelationInfo]:
         return [
             {"name": r.name, "label": r.label, "left": r.left, "right": r.right,  # type: ignore[misc]
              "leftName": r.left_name, "rightName": r.right_name}
             for r in _model(info).snapshot.relations
+            if info.context.records.rights.allows(r.left, "view")
+            and info.context.records.rights.allows(r.right, "view")
         ]
 
     @strawberry.field(description="Names of the field types one can add.")
