@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
@@ -104,7 +105,9 @@ async def login(
             (email,),
         )).mappings().first()
         stored = user["password_hash"] if user else None
-        accepted = verify_password(stored, password) and user is not None and user["active"]
+        # argon2 is slow on purpose; checked in a worker thread, other requests go on.
+        verified = await asyncio.to_thread(verify_password, stored, password)
+        accepted = verified and user is not None and user["active"]
         await throttle.record(conn, email, address, succeeded=accepted)
         issued = None
         if accepted and user is not None:

@@ -148,10 +148,10 @@ class AccessMutation:
                 if user_id is None:
                     raise NotFound(f"there is no user {userEmail}", field="userEmail")
             issued = await tokens.issue(conn, user_id, "api_key", name=name)
-        return ApiKey(id=issued.id, name=name, key=issued.secret)
+        return ApiKey(id=strawberry.ID(issued.id), name=name, key=issued.secret)
 
     @strawberry.mutation(description="Revoke an API key (yours; administrators: any).")
-    async def revokeApiKey(self, info: strawberry.Info, id: strawberry.ID) -> bool:  # noqa: A002
+    async def revokeApiKey(self, info: strawberry.Info, id: strawberry.ID) -> bool:
         records = info.context.records
         owner = None if records.rights.is_admin else records.user_id
         async with info.context.runtime.engine.begin() as conn:
@@ -223,6 +223,6 @@ class AccessMutation:
             data.access))
 
     @strawberry.mutation(description="Delete a sharing rule.")
-    async def deleteSharingRule(self, info: strawberry.Info, id: strawberry.ID) -> bool:  # noqa: A002
+    async def deleteSharingRule(self, info: strawberry.Info, id: strawberry.ID) -> bool:
         await _manage(info, lambda c: management.delete_sharing_rule(c, str(id)))
         return True
