@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from defalto_gql import __version__
-from defalto_gql.config import Settings
 from defalto_gql.bootstrap import prepare_database
+from defalto_gql.config import Settings
 from defalto_gql.db.engine import make_engine
 from defalto_gql.http import graphql_endpoint
 from defalto_gql.runtime import Runtime, watch_metadata

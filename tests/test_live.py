@@ -27,7 +27,8 @@ async def second_instance(database_url: str) -> AsyncIterator[Api]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://two") as client:
-            client.headers["Authorization"] = f"Bearer {await sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)}"
+            token = await sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+            client.headers["Authorization"] = f"Bearer {token}"
             yield Api(client, app.state.runtime)
 
 

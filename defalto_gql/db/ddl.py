@@ -17,7 +17,7 @@ from sqlalchemy.schema import CreateColumn, CreateTable
 from defalto_gql.db.tables import common_columns, field_columns, sequence_name
 from defalto_gql.metadata.model import FieldDef, ModuleDef
 
-DIALECT = pg.dialect()
+DIALECT: Any = pg.dialect()  # type: ignore[no-untyped-call]
 DEFERRED = "defalto_deferred_ddl"
 
 
@@ -51,7 +51,7 @@ async def later(conn: AsyncConnection, step: Callable[[], Awaitable[None]]) -> N
 
 
 def quote(name: str) -> str:
-    return DIALECT.identifier_preparer.quote(name)
+    return str(DIALECT.identifier_preparer.quote(name))
 
 
 async def create_module_table(conn: AsyncConnection, module: ModuleDef) -> None:

@@ -49,6 +49,11 @@ async def bump_version(conn: AsyncConnection) -> int:
     return version
 
 
+async def rows_of(conn: AsyncConnection, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    """Plain rows of a driver-level statement, as tuples."""
+    return [tuple(row) for row in (await conn.exec_driver_sql(sql, args)).all()]
+
+
 async def _one(conn: AsyncConnection, sql: str, *args: Any) -> Any:
     return (await conn.exec_driver_sql(sql, args)).mappings().first()
 
@@ -83,10 +88,8 @@ async def create_module(conn: AsyncConnection, spec: dict[str, Any], *, shipped:
     plural = spec.get("plural") or pascal(plural_label)
     if not NAME_PATTERN.match(plural) or normalised(plural) == normalised(name):
         raise BadUserInput(f"{plural!r} is not a usable plural for {name!r}", field="plural")
-    others = [tuple(r) for r in await conn.exec_driver_sql(
-        "SELECT name, plural FROM dg_modules WHERE deleted_at IS NULL"
-    )]
-    clash = module_clash(name, plural, others)  # type: ignore[arg-type]
+    others = await rows_of(conn, "SELECT name, plural FROM dg_modules WHERE deleted_at IS NULL")
+    clash = module_clash(name, plural, others)
     if clash:
         raise BadUserInput(f"module {name!r} clashes with {clash}", field="name")
     table = await _table_name(conn, spec.get("table") or
@@ -133,7 +136,7 @@ async def _taken_names(conn: AsyncConnection, module_id: int) -> dict[str, str]:
         "SELECT name, type FROM dg_fields WHERE module_id = $1 AND deleted_at IS NULL",
         (module_id,),
     )
-    for name, type_key in rows:
+    for name, type_key in [tuple(r) for r in rows]:
         taken[normalised(name)] = f"the field {name!r}"
         if type_key == "reference":
             for extra in (f"{name}Id", f"{name}Module"):
@@ -152,7 +155,7 @@ async def _taken_names(conn: AsyncConnection, module_id: int) -> dict[str, str]:
         "WHERE deleted_at IS NULL AND $1 IN (left_module_id, right_module_id)",
         (module_id,),
     )
-    for left_name, right_name, left_id in relations:
+    for left_name, right_name, left_id in [tuple(r) for r in relations]:
         own = left_name if left_id == module_id else right_name
         taken[normalised(own)] = f"the related list {own!r}"
     return taken

@@ -23,6 +23,7 @@ from defalto_gql.metadata.admin import (
     _one,
     _taken_names,
     bump_version,
+    rows_of,
 )
 from defalto_gql.metadata.model import FieldDef
 from defalto_gql.metadata.naming import module_clash
@@ -93,7 +94,7 @@ async def delete_module(conn: AsyncConnection, name: str) -> None:
         "AND f.type = 'reference' AND f.options->'targets' ? $2",
         (row["id"], name),
     )
-    found = [f"{m}.{f}" for m, f in users]
+    found = [f"{m}.{f}" for m, f in [tuple(r) for r in users]]
     if found:
         raise BadUserInput(
             f"fields of other modules point at {name}: {', '.join(found)}; delete or change "
@@ -107,10 +108,8 @@ async def delete_module(conn: AsyncConnection, name: str) -> None:
 
 async def restore_module(conn: AsyncConnection, name: str) -> None:
     row = await module_row(conn, name, deleted=True)
-    others = [tuple(r) for r in await conn.exec_driver_sql(
-        "SELECT name, plural FROM dg_modules WHERE deleted_at IS NULL"
-    )]
-    clash = module_clash(row["name"], row["plural"], others)  # type: ignore[arg-type]
+    others = await rows_of(conn, "SELECT name, plural FROM dg_modules WHERE deleted_at IS NULL")
+    clash = module_clash(row["name"], row["plural"], others)
     if clash:
         raise BadUserInput(f"cannot restore {name}: it clashes with {clash}", field="module")
     await conn.exec_driver_sql("UPDATE dg_modules SET deleted_at = NULL WHERE id = $1",
@@ -126,7 +125,7 @@ async def purge_module(conn: AsyncConnection, name: str) -> None:
         "SELECT id, table_name FROM dg_relations WHERE purged_at IS NULL AND "
         "$1 IN (left_module_id, right_module_id)", (row["id"],),
     )
-    for relation_id, table in list(relations):
+    for relation_id, table in [tuple(r) for r in relations]:
         await conn.exec_driver_sql(f"DROP TABLE IF EXISTS {quote(table)}")
         await conn.exec_driver_sql(
             "UPDATE dg_relations SET deleted_at = coalesce(deleted_at, now()), purged_at = now() "

@@ -1,4 +1,4 @@
-"""The per-request context of the records layer: who acts, on which data model, with what loaders."""
+"""A request's context in the records layer: who acts, on which data model, what loaders."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ semi-joins; soft-deleted related records never match.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -125,7 +125,7 @@ def _through_reference(
         raise BadUserInput(f"filter through {f.name} by {f.name}Id and {f.name}Module",
                            field=f.name)
     target = ctx.snapshot.module(f.targets[0])
-    other = ctx.tables.of(target.name).alias()
+    other = cast(sa.Table, ctx.tables.of(target.name).alias())
     inner = build_filter(ctx, target, other, spec, depth + 1)
     visible = ctx.rights.read_filter(target.name, other)
     return sa.exists().where(other.c.id == table.c[f.column], live(other), inner,
@@ -147,7 +147,7 @@ def _through_list(
     for quantifier, inner_spec in spec.items():
         if inner_spec is None:
             continue
-        other = ctx.tables.of(related.target).alias()
+        other = cast(sa.Table, ctx.tables.of(related.target).alias())
         inner = build_filter(ctx, ctx.snapshot.module(related.target), other, inner_spec,
                              depth + 1)
         visible = ctx.rights.read_filter(related.target, other)

@@ -6,8 +6,6 @@ argument set, kept in the request's ``RecordContext``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiodataloader import DataLoader
 
 from defalto_gql.records.context import RecordContext

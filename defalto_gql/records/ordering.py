@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -122,15 +123,17 @@ def _encode(value: Any) -> Any:
 def _decode(value: Any) -> Any:
     if isinstance(value, dict) and len(value) == 1:
         (tag, text), = value.items()
-        parse = {"d": Decimal, "t": dt.datetime.fromisoformat, "D": dt.date.fromisoformat,
-                 "T": dt.time.fromisoformat}.get(tag)
+        parsers: dict[str, Callable[[str], Any]] = {
+            "d": Decimal, "t": dt.datetime.fromisoformat, "D": dt.date.fromisoformat,
+            "T": dt.time.fromisoformat}
+        parse = parsers.get(tag)
         if parse:
             return parse(text)
     return value
 
 
 def make_cursor(keys: list[SortKey], row: Any) -> str:
-    values = [_encode(row[k.expression.name]) for k in keys]  # type: ignore[attr-defined]
+    values = [_encode(row[k.expression.name]) for k in keys]
     raw = json.dumps([[k.field.name for k in keys], values], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 

@@ -259,8 +259,9 @@ class MetadataMutation:
         spec = plain(data)
         await run_change(info, lambda conn: admin.create_relation(conn, spec, shipped=False))
         name = spec.get("name") or camel(f"{spec['left']} {spec['leftName']}")
-        return next(r for r in MetadataQuery.relations(self, info)  # type: ignore[arg-type]
-                    if r["name"] == name)  # type: ignore[index]
+        listed: list[Any] = MetadataQuery.relations(self, info)
+        found: RelationInfo = next(r for r in listed if r["name"] == name)
+        return found
 
     @strawberry.mutation(description="Hide a many-to-many relation; its links stay.")
     async def deleteRelation(self, info: strawberry.Info, name: str) -> MetadataChange:

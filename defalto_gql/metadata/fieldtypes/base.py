@@ -8,7 +8,7 @@ with a message meant for the client; the records layer attaches the field name.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -98,33 +98,36 @@ def compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bo
     """The comparison operators shared by the scalar types."""
     match op:
         case "eq":
-            return column == value
+            found = column == value
         case "neq":
             # Null counts as "not equal": what a person filtering a list expects.
-            return column.is_distinct_from(value)
+            found = column.is_distinct_from(value)
         case "in":
-            return column.in_(value)
+            found = column.in_(value)
         case "notIn":
-            return sa.or_(column.not_in(value), column.is_(None))
+            found = sa.or_(column.not_in(value), column.is_(None))
         case "gt":
-            return column > value
+            found = column > value
         case "gte":
-            return column >= value
+            found = column >= value
         case "lt":
-            return column < value
+            found = column < value
         case "lte":
-            return column <= value
+            found = column <= value
         case "is":
-            return column.is_(None) if value == "NULL" else column.is_not(None)
+            found = column.is_(None) if value == "NULL" else column.is_not(None)
         case "like":
-            return column.like(value)
+            found = column.like(value)
         case "ilike":
-            return column.ilike(value)
+            found = column.ilike(value)
         case "startsWith":
-            return column.startswith(value, autoescape=True)
+            found = column.startswith(value, autoescape=True)
         case "contains":
-            return column.icontains(value, autoescape=True)
-    raise ValueError(f"unknown operator {op}")
+            found = column.icontains(value, autoescape=True)
+        case _:
+            raise ValueError(f"unknown operator {op}")
+    # SQLAlchemy types these operators loosely; each builds a boolean condition.
+    return cast("ColumnElement[bool]", found)
 
 
 def require_type(value: Any, kinds: type | tuple[type, ...], what: str) -> None:
