@@ -28,7 +28,7 @@ import pytest
 from starlette.applications import Starlette
 
 from defalto_gql.app import create_app
-from tests.conftest import Api, settings_for_tests
+from tests.conftest import Api, settings_for_tests, sign_in
 
 LOGIN = ("mutation($e: String!, $p: String!) { login(email: $e, password: $p) "
          "{ token expiresAt user { email } } }")
@@ -533,3 +533,22 @@ async def test_values_in_refused_requests_are_not_logged(
     everything = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
     assert "987654321" not in everything and "not-an-email" not in everything
     assert "request refused before execution" in everything
+
+
+async def test_a_user_changes_their_own_password_and_other_sessions_end(api: Api) -> None:
+    email = f"changer{uuid.uuid4().hex[:6]}@test.defalto.local"
+    await api.query('mutation($e: String!) { createUser(data: {email: $e, name: "C", '
+                    'password: "first-password"}) { id } }', {"e": email})
+    first = {"Authorization": f"Bearer {await sign_in(api.client, email, 'first-password')}"}
+    second = {"Authorization": f"Bearer {await sign_in(api.client, email, 'first-password')}"}
+    change = ('mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, '
+              "newPassword: $n) }")
+    wrong = (await api.raw(change, {"c": "not-the-password", "n": "second-password"},
+                           **first)).json()
+    assert wrong["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    done = (await api.raw(change, {"c": "first-password", "n": "second-password"},
+                          **first)).json()
+    assert done["data"] == {"changePassword": True}
+    assert (await api.raw("{ me { email } }", None, **first)).status_code == 200
+    assert (await api.raw("{ me { email } }", None, **second)).status_code == 401
+    assert await sign_in(api.client, email, "second-password")

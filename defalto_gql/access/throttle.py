@@ -33,6 +33,11 @@ async def record(conn: AsyncConnection, email: str, address: str, succeeded: boo
         "INSERT INTO dg_login_attempts (email, address, succeeded) VALUES ($1, $2, $3)",
         (email[:254], address[:64], succeeded),
     )
+    # Attempts older than the window count for nothing: they are dropped as new ones come.
+    await conn.exec_driver_sql(
+        "DELETE FROM dg_login_attempts WHERE at < now() - make_interval(mins => $1)",
+        (WINDOW_MINUTES,),
+    )
     if succeeded:
         # A success clears the account's failures, so a typo yesterday does not count.
         await conn.exec_driver_sql(

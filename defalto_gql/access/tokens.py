@@ -34,6 +34,11 @@ async def issue(
 ) -> Issued:
     secret = PREFIXES[kind] + secrets.token_urlsafe(32)
     expires = dt.datetime.now(dt.UTC) + ttl if ttl else None
+    # Tokens that expired or were revoked a while ago are kept no longer (a week, so the
+    # recent ones can still be told apart from unknown ones when a client asks why).
+    await conn.exec_driver_sql(
+        "DELETE FROM dg_tokens WHERE coalesce(revoked_at, expires_at) < now() - interval '7 days'"
+    )
     row = (await conn.exec_driver_sql(
         "INSERT INTO dg_tokens (user_id, kind, name, token_hash, expires_at) "
         "VALUES ($1, $2, $3, $4, $5) RETURNING id::text",

@@ -125,3 +125,20 @@ async def user_row(conn: AsyncConnection, user_id: str) -> Any:
         "r.name AS role FROM dg_users u LEFT JOIN dg_roles r ON r.id = u.role_id "
         "WHERE u.id = $1", (user_id,),
     )).mappings().first()
+
+
+async def change_password(
+    conn: AsyncConnection, user_id: str, current: str, new: str, keep_token: str | None
+) -> None:
+    """A user's own new password, given the current one; their other sessions end."""
+    stored = (await conn.exec_driver_sql(
+        "SELECT password_hash FROM dg_users WHERE id = $1", (user_id,))).scalar()
+    if not await asyncio.to_thread(verify_password, stored, current):
+        raise Unauthenticated("the current password is wrong")
+    hashed = await asyncio.to_thread(hash_password, new)
+    await conn.exec_driver_sql("UPDATE dg_users SET password_hash = $1 WHERE id = $2",
+                               (hashed, user_id))
+    await conn.exec_driver_sql(
+        "UPDATE dg_tokens SET revoked_at = now() WHERE user_id = $1 AND kind = 'session' "
+        "AND revoked_at IS NULL AND id IS DISTINCT FROM $2::uuid", (user_id, keep_token))
+    logger.info("password changed", extra={"user_id": user_id})

@@ -125,6 +125,15 @@ class AccessMutation:
             row = await accounts.user_row(conn, session.user_id)
         return Session(token=session.token, expiresAt=session.expires_at, user=_user(row))
 
+    @strawberry.mutation(description="Change your own password; your other sessions end.")
+    async def changePassword(self, info: strawberry.Info, currentPassword: str,
+                             newPassword: str) -> bool:
+        token_id = getattr(info.context.request.state, "token_id", None)
+        async with info.context.runtime.engine.begin() as conn:
+            await accounts.change_password(conn, info.context.records.user_id,
+                                           currentPassword, newPassword, token_id)
+        return True
+
     @strawberry.mutation(description="Sign out: the token of this request stops working.")
     async def logout(self, info: strawberry.Info) -> bool:
         token_id = getattr(info.context.request.state, "token_id", None)
