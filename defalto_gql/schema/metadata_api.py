@@ -77,6 +77,15 @@ async def run_change(info: strawberry.Info, change: Change) -> Any:
     return result
 
 
+async def run_or_preview(info: strawberry.Info, change: Change, dry_run: bool) -> Any:
+    """A dry run reads only (no lock, no schema build); otherwise the change runs for real."""
+    if not dry_run:
+        return await run_change(info, change)
+    require_admin(info)
+    async with info.context.runtime.engine.connect() as conn:
+        return await change(conn)
+
+
 def require_admin(info: strawberry.Info) -> None:
     """Changing the data model (and seeing what a dry run would do) is for administrators."""
     if not info.context.records.rights.is_admin:
@@ -169,10 +178,10 @@ class MetadataMutation:
         label_field = camel(spec.pop("labelFieldLabel", None) or "Name") or "name"
 
         async def change(conn: AsyncConnection) -> str:
-            await admin.create_module(conn, {**spec, "labelField": label_field}, shipped=False)
+            module_id = await admin.create_module(conn, {**spec, "labelField": label_field},
+                                                  shipped=False)
             name = (await conn.exec_driver_sql(
-                "SELECT name FROM dg_modules WHERE deleted_at IS NULL ORDER BY id DESC LIMIT 1"
-            )).scalar_one()
+                "SELECT name FROM dg_modules WHERE id = $1", (module_id,))).scalar_one()
             await admin.create_field(conn, name, {
                 "name": label_field, "label": data.labelFieldLabel, "type": "text",
                 "required": True}, shipped=False)
@@ -246,13 +255,7 @@ class MetadataMutation:
                 conn, module, name, type, values=values, dry_run=dryRun,
                 clear_failures=clearFailures)
 
-        if dryRun:
-            require_admin(info)
-            async with info.context.runtime.engine.connect() as conn:
-                report = await change(conn)
-        else:
-            report = await run_change(info, change)
-        return _report(report)
+        return _report(await run_or_preview(info, change, dryRun))
 
     @strawberry.mutation(description="Relate two modules many-to-many.")
     async def createRelation(self, info: strawberry.Info, data: RelationInput) -> RelationInfo:
@@ -303,12 +306,7 @@ class MetadataMutation:
             return await picklists.remove_value(conn, module, field, value, replacement,
                                                 dryRun)
 
-        if dryRun:
-            require_admin(info)
-            async with info.context.runtime.engine.connect() as conn:
-                found = await change(conn)
-        else:
-            found = await run_change(info, change)
+        found = await run_or_preview(info, change, dryRun)
         return PicklistRemoval(value=found.value, records=found.records, action=found.action,
                                applied=found.applied)
 
