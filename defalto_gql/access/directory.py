@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from defalto_gql.access.management import _id, _subject
+from defalto_gql.access.management import id_of, subject_id
 from defalto_gql.access.passwords import hash_password
 from defalto_gql.access.users import bump_access
 from defalto_gql.errors import BadUserInput, NotFound
@@ -36,7 +36,7 @@ async def update_user(conn: AsyncConnection, email: str, changes: dict[str, Any]
                                        (changes[key], user_id))
     if "role" in changes:
         role = changes["role"]
-        role_id = await _id(conn, "dg_roles", role, "role") if role else None
+        role_id = await id_of(conn, "dg_roles", role, "role") if role else None
         await conn.exec_driver_sql("UPDATE dg_users SET role_id = $1 WHERE id = $2",
                                    (role_id, user_id))
     if changes.get("password"):
@@ -53,8 +53,8 @@ async def update_user(conn: AsyncConnection, email: str, changes: dict[str, Any]
 
 async def remove_group_member(conn: AsyncConnection, group: str, kind: str, member: str
                               ) -> None:
-    group_id = await _id(conn, "dg_groups", group, "group")
-    member_id = await _subject(conn, kind, member)
+    group_id = await id_of(conn, "dg_groups", group, "group")
+    member_id = await subject_id(conn, kind, member)
     done = await conn.exec_driver_sql(
         "DELETE FROM dg_group_members WHERE group_id = $1 AND member_kind = $2 "
         "AND member_id = $3", (group_id, kind, member_id))
@@ -65,7 +65,7 @@ async def remove_group_member(conn: AsyncConnection, group: str, kind: str, memb
 
 async def delete_role(conn: AsyncConnection, name: str) -> None:
     """Remove a role that no user holds and no role sits below."""
-    role_id = await _id(conn, "dg_roles", name, "role")
+    role_id = await id_of(conn, "dg_roles", name, "role")
     users = (await conn.exec_driver_sql(
         "SELECT count(*) FROM dg_users WHERE role_id = $1", (role_id,))).scalar_one()
     children = (await conn.exec_driver_sql(
@@ -80,14 +80,14 @@ async def delete_role(conn: AsyncConnection, name: str) -> None:
 
 async def delete_profile(conn: AsyncConnection, name: str) -> None:
     """Remove a profile; the roles holding it lose what it granted."""
-    profile_id = await _id(conn, "dg_profiles", name, "profile")
+    profile_id = await id_of(conn, "dg_profiles", name, "profile")
     await conn.exec_driver_sql("DELETE FROM dg_profiles WHERE id = $1", (profile_id,))
     await bump_access(conn)
 
 
 async def delete_group(conn: AsyncConnection, name: str) -> None:
     """Remove a group that owns no record (its records would be nobody's)."""
-    group_id = await _id(conn, "dg_groups", name, "group")
+    group_id = await id_of(conn, "dg_groups", name, "group")
     for (table,) in await conn.exec_driver_sql(
         "SELECT table_name FROM dg_modules WHERE purged_at IS NULL"
     ):

@@ -22,7 +22,7 @@ OWNER_KINDS = ("role", "role_and_subordinates", "group")
 SHARED_KINDS = ("role", "role_and_subordinates", "group", "user")
 
 
-async def _id(conn: AsyncConnection, table: str, name: str, field: str) -> str:
+async def id_of(conn: AsyncConnection, table: str, name: str, field: str) -> str:
     found = (await conn.exec_driver_sql(f"SELECT id::text FROM {table} WHERE name = $1",
                                         (name,))).scalar()
     if found is None:
@@ -62,7 +62,7 @@ async def _insert(conn: AsyncConnection, sql: str, args: tuple[Any, ...], what: 
 
 
 async def create_role(conn: AsyncConnection, name: str, parent: str | None) -> str:
-    parent_id = await _id(conn, "dg_roles", parent, "parent") if parent else None
+    parent_id = await id_of(conn, "dg_roles", parent, "parent") if parent else None
     return await _insert(conn, "INSERT INTO dg_roles (name, parent_id) VALUES ($1, $2) "
                                "RETURNING id::text", (name, parent_id), f"role {name!r}")
 
@@ -73,8 +73,8 @@ async def create_profile(conn: AsyncConnection, name: str) -> str:
 
 
 async def assign_profiles(conn: AsyncConnection, role: str, profiles: list[str]) -> None:
-    role_id = await _id(conn, "dg_roles", role, "role")
-    ids = [await _id(conn, "dg_profiles", p, "profile") for p in profiles]
+    role_id = await id_of(conn, "dg_roles", role, "role")
+    ids = [await id_of(conn, "dg_profiles", p, "profile") for p in profiles]
     await conn.exec_driver_sql("DELETE FROM dg_role_profiles WHERE role_id = $1", (role_id,))
     for profile_id in ids:
         await conn.exec_driver_sql("INSERT INTO dg_role_profiles VALUES ($1, $2)",
@@ -88,7 +88,7 @@ async def set_module_rights(conn: AsyncConnection, profile: str, module: str,
     if unknown:
         raise BadUserInput(f"unknown actions {sorted(unknown)}; known: {ACTIONS}",
                            field="actions")
-    profile_id = await _id(conn, "dg_profiles", profile, "profile")
+    profile_id = await id_of(conn, "dg_profiles", profile, "profile")
     await _module(conn, module)
     flags = [a in actions for a in ACTIONS]
     columns = ", ".join(f"can_{a}" for a in ACTIONS)
@@ -105,7 +105,7 @@ async def set_field_access(conn: AsyncConnection, profile: str, module: str, fie
                            access: str) -> None:
     if access not in FIELD_LEVELS:
         raise BadUserInput(f"access is one of {FIELD_LEVELS}", field="access")
-    profile_id = await _id(conn, "dg_profiles", profile, "profile")
+    profile_id = await id_of(conn, "dg_profiles", profile, "profile")
     await _field(conn, module, field)
     await conn.exec_driver_sql(
         "INSERT INTO dg_profile_fields (profile_id, module, field, access) VALUES "
@@ -133,14 +133,14 @@ async def create_group(conn: AsyncConnection, name: str) -> str:
 
 async def add_group_member(conn: AsyncConnection, group: str, kind: str, member: str) -> None:
     """Add a user (by email), a role or a group (by name) to a group."""
-    group_id = await _id(conn, "dg_groups", group, "group")
+    group_id = await id_of(conn, "dg_groups", group, "group")
     if kind == "user":
         member_id = (await conn.exec_driver_sql(
             "SELECT id::text FROM dg_users WHERE email = lower($1)", (member,))).scalar()
         if member_id is None:
             raise BadUserInput(f"there is no user {member!r}", field="member")
     elif kind in ("role", "group"):
-        member_id = await _id(conn, f"dg_{kind}s", member, "member")
+        member_id = await id_of(conn, f"dg_{kind}s", member, "member")
     else:
         raise BadUserInput("kind is user, role or group", field="kind")
     await conn.exec_driver_sql(
@@ -150,7 +150,7 @@ async def add_group_member(conn: AsyncConnection, group: str, kind: str, member:
     await bump_access(conn)
 
 
-async def _subject(conn: AsyncConnection, kind: str, name: str) -> str:
+async def subject_id(conn: AsyncConnection, kind: str, name: str) -> str:
     if kind == "user":
         found = (await conn.exec_driver_sql(
             "SELECT id::text FROM dg_users WHERE email = lower($1)", (name,))).scalar()
@@ -158,7 +158,7 @@ async def _subject(conn: AsyncConnection, kind: str, name: str) -> str:
             raise BadUserInput(f"there is no user {name!r}", field="sharedWith")
         return str(found)
     table = "dg_groups" if kind == "group" else "dg_roles"
-    return await _id(conn, table, name, kind)
+    return await id_of(conn, table, name, kind)
 
 
 async def create_sharing_rule(
@@ -172,8 +172,8 @@ async def create_sharing_rule(
     if access not in ("read", "read_write"):
         raise BadUserInput("access is read or read_write", field="access")
     await _module(conn, module)
-    owner_id = await _subject(conn, owner_kind, owner)
-    shared_id = await _subject(conn, shared_kind, shared_with)
+    owner_id = await subject_id(conn, owner_kind, owner)
+    shared_id = await subject_id(conn, shared_kind, shared_with)
     return await _insert(
         conn, "INSERT INTO dg_sharing_rules (module, owner_kind, owner_id, shared_kind, "
               "shared_id, access) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id::text",
