@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from defalto_gql.access import teams
 from defalto_gql.access.management import id_of, subject_id
 from defalto_gql.access.passwords import hash_password
 from defalto_gql.access.users import bump_access
@@ -25,7 +26,10 @@ async def _rows(conn: AsyncConnection, sql: str, *args: Any) -> list[Any]:
 
 
 async def update_user(conn: AsyncConnection, email: str, changes: dict[str, Any]) -> str:
-    """Change a user; deactivating or a new password ends their sessions. Returns the id."""
+    """Change a user; deactivating or a new password ends their sessions. Returns the id.
+
+    ``role``, ``manager`` (an email) and ``office`` given as None are taken away.
+    """
     user_id = (await conn.exec_driver_sql(
         "SELECT id::text FROM dg_users WHERE email = lower($1)", (email,))).scalar()
     if user_id is None:
@@ -39,6 +43,11 @@ async def update_user(conn: AsyncConnection, email: str, changes: dict[str, Any]
         role_id = await id_of(conn, "dg_roles", role, "role") if role else None
         await conn.exec_driver_sql("UPDATE dg_users SET role_id = $1 WHERE id = $2",
                                    (role_id, user_id))
+    if "manager" in changes:
+        await teams.set_manager(conn, str(user_id), changes["manager"])
+    if "office" in changes:
+        await conn.exec_driver_sql("UPDATE dg_users SET office = $1 WHERE id = $2",
+                                   (teams.clean_office(changes["office"]), user_id))
     if changes.get("password"):
         await conn.exec_driver_sql("UPDATE dg_users SET password_hash = $1 WHERE id = $2",
                                    (hash_password(changes["password"]), user_id))

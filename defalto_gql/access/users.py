@@ -14,7 +14,7 @@ from zoneinfo import available_timezones
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from defalto_gql.access import throttle, tokens
+from defalto_gql.access import teams, throttle, tokens
 from defalto_gql.access.passwords import hash_password, verify_password
 from defalto_gql.errors import BadUserInput, ConfigurationError, Conflict, Unauthenticated
 
@@ -33,9 +33,10 @@ async def bump_access(conn: AsyncConnection) -> None:
 async def create_user(
     conn: AsyncConnection, *, email: str, name: str, password: str | None,
     is_admin: bool = False, role: str | None = None, time_zone: str = "UTC",
-    locale: str = "en",
+    locale: str = "en", manager: str | None = None, office: str | None = None,
 ) -> str:
-    """A new user; ``role`` is a role name. Returns the user's id."""
+    """A new user; ``role`` is a role name, ``manager`` the email of the user they report
+    to. Returns the user's id."""
     if not EMAIL.match(email):
         raise BadUserInput(f"{email!r} is not an email address", field="email")
     if time_zone not in available_timezones():
@@ -46,13 +47,17 @@ async def create_user(
                                               (role,))).scalar()
         if role_id is None:
             raise BadUserInput(f"there is no role {role!r}", field="role")
+    manager_id = await teams.manager_id(conn, manager) if manager else None
+    office = teams.clean_office(office)
     hashed = hash_password(password) if password is not None else None
     try:
         async with conn.begin_nested():
             created = (await conn.exec_driver_sql(
                 "INSERT INTO dg_users (email, name, password_hash, is_admin, role_id, "
-                "time_zone, locale) VALUES (lower($1), $2, $3, $4, $5, $6, $7) RETURNING id::text",
-                (email, name, hashed, is_admin, role_id, time_zone, locale),
+                "time_zone, locale, manager_id, office) "
+                "VALUES (lower($1), $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id::text",
+                (email, name, hashed, is_admin, role_id, time_zone, locale, manager_id,
+                 office),
             )).scalar_one()
     except IntegrityError:
         raise Conflict(f"a user with email {email} exists already", field="email") from None
@@ -122,7 +127,8 @@ async def login(
 async def user_row(conn: AsyncConnection, user_id: str) -> Any:
     return (await conn.exec_driver_sql(
         "SELECT u.id::text, u.email, u.name, u.is_admin, u.active, u.time_zone, u.locale, "
-        "r.name AS role FROM dg_users u LEFT JOIN dg_roles r ON r.id = u.role_id "
+        "r.name AS role, m.email AS manager, u.office FROM dg_users u "
+        "LEFT JOIN dg_roles r ON r.id = u.role_id LEFT JOIN dg_users m ON m.id = u.manager_id "
         "WHERE u.id = $1", (user_id,),
     )).mappings().first()
 

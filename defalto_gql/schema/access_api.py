@@ -24,6 +24,9 @@ class User:
     timeZone: str = strawberry.field(description="IANA time zone.")
     locale: str = strawberry.field(description="Language and region, such as en or de-CH.")
     role: str | None = strawberry.field(description="Role in the role tree.")
+    manager: str | None = strawberry.field(description="Email of the user this user reports "
+                                           "to (their manager); grants no rights.")
+    office: str | None = strawberry.field(description="Office or region the user works from.")
 
 
 @strawberry.type(description="A signed-in session.")
@@ -49,6 +52,9 @@ class UserInput:
     role: str | None = strawberry.field(default=None, description="Role name.")
     timeZone: str = strawberry.field(default="UTC", description="IANA time zone.")
     locale: str = strawberry.field(default="en", description="Language and region.")
+    manager: str | None = strawberry.field(default=None, description="Email of the user "
+                                           "this user reports to.")
+    office: str | None = strawberry.field(default=None, description="Office or region.")
 
 
 @strawberry.input(description="Share records owned by some with others.")
@@ -64,7 +70,7 @@ class SharingRuleInput:
 def _user(row: Any) -> User:
     return User(id=row["id"], email=row["email"], name=row["name"], isAdmin=row["is_admin"],
                 active=row["active"], timeZone=row["time_zone"], locale=row["locale"],
-                role=row["role"])
+                role=row["role"], manager=row["manager"], office=row["office"])
 
 
 def _admin(info: strawberry.Info) -> None:
@@ -172,7 +178,7 @@ class AccessMutation:
             created = await accounts.create_user(
                 conn, email=data.email, name=data.name, password=data.password,
                 is_admin=data.isAdmin, role=data.role, time_zone=data.timeZone,
-                locale=data.locale)
+                locale=data.locale, manager=data.manager, office=data.office)
             return await accounts.user_row(conn, created)
 
         return _user(await _manage(info, change))

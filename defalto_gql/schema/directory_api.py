@@ -76,6 +76,10 @@ class UserChangeInput:
     locale: str | None = strawberry.field(default=None, description="Language and region.")
     password: str | None = strawberry.field(default=None, description="A new password; ends "
                                             "the user's sessions.")
+    manager: str | None = strawberry.field(default=strawberry.UNSET, description="Email of "
+                                           "the user this user reports to; null: nobody.")
+    office: str | None = strawberry.field(default=strawberry.UNSET, description="Office or "
+                                          "region; null takes it away.")
 
 
 async def _listed(info: strawberry.Info, read: Any) -> Any:
@@ -109,7 +113,7 @@ class DirectoryQuery:
 @strawberry.type
 class DirectoryMutation:
     @strawberry.mutation(description="Change a user: name, role, active, administrator flag, "
-                                     "time zone, locale or password.")
+                                     "time zone, locale, password, manager or office.")
     async def updateUser(self, info: strawberry.Info, email: str, data: UserChangeInput
                          ) -> User:
         changes = {k: v for k, v in vars(data).items() if v is not strawberry.UNSET}

@@ -23,6 +23,7 @@ from defalto_gql.transfer.csvfiles import CsvFileError
 from defalto_gql.transfer.importing import ON_DUPLICATE, Importer, ImportOptions
 from defalto_gql.transfer.mapping import Mapping, MappingError, normalise
 from defalto_gql.transfer.reports import ImportReport
+from defalto_gql.transfer.users import UserImporter, is_user_import, user_options
 
 SYSTEM_USER_ID = "00000000-0000-0000-0000-000000000001"
 SHOWN_PROBLEMS = 20
@@ -31,7 +32,7 @@ SHOWN_PROBLEMS = 20
 def add_commands(commands: Any) -> None:
     """Register ``import`` and ``export`` on the CLI's subcommand parser."""
     run = commands.add_parser("import", help="import a CSV file into a module")
-    run.add_argument("module", help="module name, e.g. Account or accounts")
+    run.add_argument("module", help="module name, e.g. Account or accounts; User for people")
     run.add_argument("file", type=Path)
     run.add_argument("--mapping", type=Path, help="a JSON mapping file (see docs/realdata.md)")
     run.add_argument("--match", default="", help="fields that identify a duplicate: email,name")
@@ -116,6 +117,10 @@ def import_command(args: argparse.Namespace, settings: Settings) -> None:
 
     async def work(runtime: Runtime) -> int:
         policy = await acting_policy(runtime, args.as_email)
+        if is_user_import(args.module):
+            report = await _run_with_progress(UserImporter(runtime, user_options(args), policy),
+                                              args.file, not args.no_progress)
+            return _finish(args, report)
         module = module_named(runtime.generation().model.snapshot, args.module)
         options = ImportOptions(
             mapping=Mapping.load(args.mapping) if args.mapping else Mapping(),
@@ -126,17 +131,22 @@ def import_command(args: argparse.Namespace, settings: Settings) -> None:
         )
         importer = Importer(runtime, module, options, policy)
         report = await _run_with_progress(importer, args.file, not args.no_progress)
-        if args.report:
-            args.report.write_text(json.dumps(report.as_dict(), indent=2, default=str))
-        print_report(report)
-        return 1 if report.rejected else 0
+        return _finish(args, report)
 
     with database(settings) as url:
         code = asyncio.run(_with_runtime(url, settings, work))
     raise SystemExit(code)
 
 
-async def _run_with_progress(importer: Importer, path: Path, shown: bool) -> ImportReport:
+def _finish(args: argparse.Namespace, report: ImportReport) -> int:
+    if args.report:
+        args.report.write_text(json.dumps(report.as_dict(), indent=2, default=str))
+    print_report(report)
+    return 1 if report.rejected else 0
+
+
+async def _run_with_progress(importer: Importer | UserImporter, path: Path, shown: bool
+                             ) -> ImportReport:
     if not shown:
         return await importer.run(path)
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
