@@ -1,4 +1,8 @@
-"""The Starlette application: /graphql, /health, and the lifespan that loads the metadata."""
+"""The Starlette application: /graphql, /health, job downloads, and the lifespan.
+
+The lifespan loads the metadata, follows its changes, and opens the job queue
+(running a worker in this process unless ``DEFALTO_RUN_JOBS=off``).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ from defalto_gql.config import Settings
 from defalto_gql.db.engine import make_engine
 from defalto_gql.http import graphql_endpoint
 from defalto_gql.runtime import Runtime, watch_metadata
+from defalto_gql.transfer.queue import running_queue
+from defalto_gql.uploads import download
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +66,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         logger.info("defalto-gql %s serving metadata version %s (schema built in %.3f s)",
                     __version__, generation.version, generation.build_seconds)
         try:
-            yield
+            async with running_queue(runtime, work=settings.run_jobs) as queue:
+                app.state.queue = queue
+                yield
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -70,6 +78,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     routes = [
         Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
+        Route("/transfers/{job_id}/{kind}", download, methods=["GET"]),
     ]
     # Browsers on other origins may call the API only from DEFALTO_CORS_ORIGINS. Tokens
     # travel in the Authorization header, not in cookies, so credentials stay off.

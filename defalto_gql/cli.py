@@ -75,6 +75,32 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
         )
 
 
+async def _work(url: str, settings: Settings) -> None:
+    from defalto_gql.db.engine import make_engine
+    from defalto_gql.runtime import Runtime, watch_metadata
+    from defalto_gql.transfer.queue import run_worker
+
+    await _prepare(url, settings, demo=False)
+    engine = make_engine(url, pool_size=4)
+    runtime = Runtime(engine, settings)
+    await runtime.refresh()
+    watcher = asyncio.create_task(watch_metadata(runtime))
+    try:
+        # Until SIGINT or SIGTERM, which let the running job finish first.
+        await run_worker(runtime)
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        await engine.dispose()
+
+
+def worker(args: argparse.Namespace, settings: Settings) -> None:
+    with database(settings) as url:
+        print("Running import and export jobs; stop with Ctrl-C.", file=sys.stderr)
+        asyncio.run(_work(url, settings))
+
+
 def migrate(args: argparse.Namespace, settings: Settings) -> None:
     with database(settings) as url:
         asyncio.run(_prepare(url, settings, demo=False))
@@ -153,6 +179,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--demo", action="store_true",
                      help="load the demo data set on first start")
     run.set_defaults(handler=serve)
+
+    commands.add_parser("worker", help="run import and export jobs (serve runs them too, "
+                                       "unless DEFALTO_RUN_JOBS=off)").set_defaults(handler=worker)
 
     commands.add_parser("migrate", help="create or update the system tables and shipped "
                                         "modules").set_defaults(handler=migrate)

@@ -29,6 +29,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     login_failures_per_account: int = 5
     login_failures_per_address: int = 20
+    max_upload_bytes: int = 268_435_456
+    run_jobs: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -51,4 +53,6 @@ class Settings:
                                if o.strip()),
             login_failures_per_account=int(env.get("DEFALTO_LOGIN_FAILURES_PER_ACCOUNT", "5")),
             login_failures_per_address=int(env.get("DEFALTO_LOGIN_FAILURES_PER_ADDRESS", "20")),
+            max_upload_bytes=int(env.get("DEFALTO_MAX_UPLOAD_BYTES", "268435456")),
+            run_jobs=env.get("DEFALTO_RUN_JOBS", "on").lower() not in OFF,
         )

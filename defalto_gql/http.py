@@ -1,6 +1,7 @@
 """GraphQL over HTTP: the /graphql endpoint, following the GraphQL-over-HTTP specification.
 
-- POST with ``application/json``; GET with query parameters (queries only).
+- POST with ``application/json``; GET with query parameters (queries only);
+  POST with ``multipart/form-data`` to upload files (``uploads.py``).
 - A request that cannot be executed (malformed JSON, no query, a syntax or
   validation error, bad variables) gets status 400 when the client accepts
   ``application/graphql-response+json``, and 200 with ``errors`` under plain
@@ -28,6 +29,7 @@ from defalto_gql.access import tokens
 from defalto_gql.access.policy import AccessPolicy
 from defalto_gql.errors import DefaltoError, Unauthenticated
 from defalto_gql.runtime import Generation, Runtime
+from defalto_gql.uploads import UploadError, multipart_params
 
 # Who an unauthenticated request (one that only signs in) acts as: nobody, with no rights.
 ANONYMOUS_USER_ID = "00000000-0000-0000-0000-000000000000"
@@ -149,8 +151,16 @@ async def _params(request: Request) -> dict[str, Any]:
                 raise RequestError("variables is not valid JSON") from None
         return params
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type == "multipart/form-data":
+        limit = request.app.state.runtime.settings.max_upload_bytes
+        try:
+            operations, request.state.form = await multipart_params(request, limit)
+        except UploadError as problem:
+            raise RequestError(problem.message, problem.status) from None
+        return operations
     if content_type != "application/json":
-        raise RequestError("send a JSON body with Content-Type: application/json", 415)
+        raise RequestError("send a JSON body with Content-Type: application/json "
+                           "(or multipart/form-data to upload files)", 415)
     try:
         body = json.loads(await _body(request))
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -210,6 +220,15 @@ def _not_executed(message: str, code: str, media_type: str) -> Response:
 
 
 async def graphql_endpoint(request: Request) -> Response:
+    try:
+        return await _graphql(request)
+    finally:
+        form = getattr(request.state, "form", None)
+        if form is not None:
+            await form.close()
+
+
+async def _graphql(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     media_type = _media_type(request)
     wants_page = "text/html" in request.headers.get("accept", "")

@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import itertools
+import json
 import logging
 import time
 import uuid
@@ -36,6 +37,7 @@ PASSWORD = "security-password-7"
 COUNT = "{ accounts { totalCount } }"
 ALLOWED_ORIGIN = "https://crm.example.com"
 STRICT = {"max_depth": 4, "max_aliases": 2, "max_tokens": 60, "max_body_bytes": 2000,
+          "max_upload_bytes": 5000,
           "introspection": False, "cors_origins": (ALLOWED_ORIGIN,),
           "login_failures_per_account": 3, "login_failures_per_address": 4}
 
@@ -552,3 +554,21 @@ async def test_a_user_changes_their_own_password_and_other_sessions_end(api: Api
     assert (await api.raw("{ me { email } }", None, **first)).status_code == 200
     assert (await api.raw("{ me { email } }", None, **second)).status_code == 401
     assert await sign_in(api.client, email, "second-password")
+
+
+async def test_an_upload_over_the_limit_is_refused_with_413_and_starts_no_job(
+    strict_app: Starlette
+) -> None:
+    operations = json.dumps({"query": "mutation($f: Upload!) { startImport(module: "
+                                      "\"Account\", file: $f) { id } }",
+                             "variables": {"f": None}})
+    big = b"Account name\n" + b"Initech\n" * 1000
+    async with client(strict_app, await admin_token(strict_app)) as http:
+        response = await http.post("/graphql", files={"0": ("a.csv", big, "text/csv")},
+                                   data={"operations": operations, "map": '{"0": ["variables.f"]}'})
+        jobs = (await post(http, "{ transferJobs { id } }")).json()
+
+    assert response.status_code == 413, response.text
+    assert codes(response.json()) == ["BAD_REQUEST"]
+    assert "5000 bytes" in response.json()["errors"][0]["message"]
+    assert jobs["data"]["transferJobs"] == []

@@ -8,6 +8,7 @@ keeps its data between runs.
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
@@ -214,3 +215,47 @@ def test_embedded_postgres_keeps_data_across_restarts_and_stops(tmp_path: Path) 
     assert found["accounts"]["edges"] == [{"node": {"id": created["id"], "name": "Umbrella"}}]
     assert not postgres_processes(data_dir)
     assert not (data_dir / "postmaster.pid").exists()
+
+
+UPLOAD = ("mutation($f: Upload!) { startImport(module: \"Account\", file: $f) { id status } }")
+JOB = "query($id: ID!) { transferJob(id: $id) { status rowsDone result { created } fileUrl } }"
+
+
+def test_an_upload_over_http_is_imported_by_a_separate_worker_process(
+    scratch_url: str, tmp_path: Path
+) -> None:
+    # Given a server that runs no jobs itself
+    env = admin_environment(DEFALTO_DATABASE_URL=scratch_url, DEFALTO_RUN_JOBS="off")
+    csv_text = "Account name,Employees\r\n\"Grimes, Madden and Huff\",\" 1,200\"\r\nInitech,7\r\n"
+    with serve(env, tmp_path) as served:
+        served.sign_in()
+        headers = {"Authorization": f"Bearer {served.token}"}
+        # When a file is uploaded as a GraphQL multipart request over real HTTP
+        response = httpx.post(f"{served.url}/graphql", headers=headers, timeout=30, data={
+            "operations": json.dumps({"query": UPLOAD, "variables": {"f": None}}),
+            "map": '{"0": ["variables.f"]}'},
+            files={"0": ("accounts.csv", csv_text.encode(), "text/csv")})
+        job = response.json()["data"]["startImport"]
+        # Then it waits in the queue until a worker process runs it
+        time.sleep(1)
+        assert served.graphql(JOB, {"id": job["id"]})["transferJob"]["status"] == "queued"
+        worker = subprocess.Popen([DEFALTO, "worker"], env=env, cwd=tmp_path,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + START_SECONDS
+            while time.monotonic() < deadline:
+                found = served.graphql(JOB, {"id": job["id"]})["transferJob"]
+                if found["status"] in ("finished", "failed"):
+                    break
+                time.sleep(0.25)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            _, errors = worker.communicate(timeout=STOP_SECONDS)
+        names = served.graphql("{ accounts { edges { node { name employees } } } }")
+
+    assert worker.returncode == 0, errors.decode()
+    assert found == {"status": "finished", "rowsDone": 2, "result": {"created": 2},
+                     "fileUrl": None}
+    assert sorted((e["node"]["name"], e["node"]["employees"])
+                  for e in names["accounts"]["edges"]) == [("Grimes, Madden and Huff", 1200),
+                                                          ("Initech", 7)]

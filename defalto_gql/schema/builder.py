@@ -43,6 +43,7 @@ from defalto_gql.schema.resolvers import (
     related_resolver,
     signed,
 )
+from defalto_gql.schema.transfer_api import TransferMutation, TransferQuery
 
 logger = logging.getLogger(__name__)
 
@@ -321,7 +322,7 @@ class SchemaBuilder:
         ns.add("metadataVersion", int, strawberry.field(
             resolver=lambda: self.snapshot.version,
             description="The metadata version this schema was built from."))
-        bases = (MetadataQuery, AccessQuery, DirectoryQuery)
+        bases = (MetadataQuery, AccessQuery, DirectoryQuery, TransferQuery)
         return strawberry.type(ns.fill(type("Query", bases, {})),
                                description="Read records of every module.")
 
@@ -329,7 +330,7 @@ class SchemaBuilder:
         ns = Namespace()
         for types in self.types.values():
             self._module_mutations(ns, types)
-        bases = (MetadataMutation, AccessMutation, DirectoryMutation)
+        bases = (MetadataMutation, AccessMutation, DirectoryMutation, TransferMutation)
         return strawberry.type(ns.fill(type("Mutation", bases, {})),
                                description="Change records of every module.")
 

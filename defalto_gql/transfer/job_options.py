@@ -1,0 +1,149 @@
+"""Saved import mappings, and import options as the API gives them (checked up front).
+
+A saved mapping is a named set of mapping rules (``transfer.mapping``) for one
+module, shared by everyone who may import into it, so the same kind of file
+imports the same way each time.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from defalto_gql.errors import BadUserInput, Conflict, NotFound
+from defalto_gql.metadata.model import ModuleDef
+from defalto_gql.transfer.importing import ON_DUPLICATE, ImportOptions
+from defalto_gql.transfer.mapping import Mapping, normalise
+
+RULE_KEYS = {"columns", "values", "references", "extendPicklists"}
+ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-1", "iso-8859-15",
+             "windows-1252", "utf-16")
+
+
+def _problem(message: str) -> BadUserInput:
+    return BadUserInput(message, field="rules")
+
+
+def check_rules(module: ModuleDef, rules: Any) -> dict[str, Any]:
+    """Mapping rules in the documented shape, naming fields ``module`` has."""
+    if not isinstance(rules, dict):
+        raise _problem("mapping rules must be a JSON object")
+    unknown = sorted(set(rules) - RULE_KEYS)
+    if unknown:
+        raise _problem(f"unknown mapping keys {unknown}; known: {sorted(RULE_KEYS)}")
+    fields = {normalise(f.name): f for f in module.fields}
+    fields.update({normalise(f.label): f for f in module.fields
+                   if normalise(f.label) not in fields})
+
+    def field_named(name: Any, where: str) -> None:
+        if not isinstance(name, str) or normalise(name) not in fields:
+            raise _problem(f"{where}: {module.name} has no field {name!r}")
+
+    columns = rules.get("columns", {})
+    if not isinstance(columns, dict):
+        raise _problem("columns must map column names to field names (or null)")
+    for column, target in columns.items():
+        if target is not None:
+            field_named(target, f"columns.{column}")
+    for key in ("values", "references"):
+        section = rules.get(key, {})
+        if not isinstance(section, dict) or not all(isinstance(v, dict)
+                                                     for v in section.values()):
+            raise _problem(f"{key} must map field names to objects")
+        for name in section:
+            field_named(name, key)
+    extend = rules.get("extendPicklists", [])
+    if extend is not True:
+        if not isinstance(extend, list):
+            raise _problem("extendPicklists must be true or a list of field names")
+        for name in extend:
+            field_named(name, "extendPicklists")
+    return rules
+
+
+async def save_mapping(conn: AsyncConnection, module: ModuleDef, name: str, rules: Any,
+                       user_id: str) -> Any:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise BadUserInput("a mapping needs a name of 1 to 100 characters", field="name")
+    checked = json.dumps(check_rules(module, rules))
+    row = (await conn.exec_driver_sql(
+        "INSERT INTO dg_import_mappings (module, name, rules, created_by) "
+        "VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (module, name) DO UPDATE "
+        "SET rules = EXCLUDED.rules, updated_at = now() "
+        "RETURNING id::text AS id, module, name, rules, created_at, updated_at",
+        (module.name, name, checked, user_id))).mappings().one()
+    return row
+
+
+async def list_mappings(conn: AsyncConnection, module: str | None) -> list[Any]:
+    rows = await conn.exec_driver_sql(
+        "SELECT id::text AS id, module, name, rules, created_at, updated_at "
+        "FROM dg_import_mappings WHERE $1::text IS NULL OR module = $1 ORDER BY module, name",
+        (module,))
+    return list(rows.mappings())
+
+
+async def mapping_rules(conn: AsyncConnection, module: str, name: str) -> dict[str, Any]:
+    rules = (await conn.exec_driver_sql(
+        "SELECT rules FROM dg_import_mappings WHERE module = $1 AND name = $2",
+        (module, name))).scalar()
+    if rules is None:
+        raise NotFound(f"there is no saved {module} mapping named {name!r}", field="mappingName")
+    return json.loads(rules) if isinstance(rules, str) else dict(rules)
+
+
+async def delete_mapping(conn: AsyncConnection, module: str, name: str, user_id: str,
+                         is_admin: bool) -> None:
+    owner = (await conn.exec_driver_sql(
+        "SELECT created_by::text FROM dg_import_mappings WHERE module = $1 AND name = $2",
+        (module, name))).scalar()
+    if owner is None:
+        raise NotFound(f"there is no saved {module} mapping named {name!r}", field="name")
+    if owner != user_id and not is_admin:
+        raise Conflict("only whoever saved a mapping, or an administrator, deletes it",
+                       field="name")
+    await conn.exec_driver_sql(
+        "DELETE FROM dg_import_mappings WHERE module = $1 AND name = $2", (module, name))
+
+
+def check_options(module: ModuleDef, given: dict[str, Any]) -> dict[str, Any]:
+    """The import options a request gives, checked before any file is stored."""
+    if given.get("mapping") is not None and given.get("mappingName") is not None:
+        raise BadUserInput("give mapping rules or a saved mapping's name, not both",
+                           field="mapping")
+    if given.get("mapping") is not None:
+        check_rules(module, given["mapping"])
+    if given.get("onDuplicate", "skip") not in ON_DUPLICATE:
+        raise BadUserInput(f"onDuplicate must be one of {', '.join(ON_DUPLICATE)}",
+                           field="onDuplicate")
+    encoding = given.get("encoding")
+    if encoding is not None:
+        try:
+            "".encode(encoding)
+        except LookupError:
+            raise BadUserInput(f"unknown encoding {encoding!r}; for example {ENCODINGS}",
+                               field="encoding") from None
+    delimiter = given.get("delimiter")
+    if delimiter is not None and delimiter not in ("tab", "\t") and len(delimiter) != 1:
+        raise BadUserInput("the delimiter is one character or 'tab'", field="delimiter")
+    return given
+
+
+async def import_options(engine: AsyncEngine, module: str, given: dict[str, Any], *,
+                         rejects: Path) -> ImportOptions:
+    """ImportOptions for a job, with its saved mapping read now."""
+    rules = given.get("mapping") or {}
+    if given.get("mappingName"):
+        async with engine.connect() as conn:
+            rules = await mapping_rules(conn, module, given["mappingName"])
+    delimiter = given.get("delimiter")
+    return ImportOptions(
+        mapping=Mapping.from_dict(rules), match=tuple(given.get("match") or ()),
+        on_duplicate=given.get("onDuplicate") or "skip", dry_run=bool(given.get("dryRun")),
+        encoding=given.get("encoding"), delimiter="\t" if delimiter == "tab" else delimiter,
+        day_first=bool(given.get("dayFirst")), rejects=rejects,
+    )

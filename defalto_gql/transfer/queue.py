@@ -1,0 +1,197 @@
+"""The job queue (procrastinate on the same PostgreSQL) and the import and export tasks.
+
+The API stores a job row and its file, then defers a queue job naming it; a
+worker (inside ``defalto serve`` unless ``DEFALTO_RUN_JOBS=off``, or
+``defalto worker``) runs it as the user who asked, with that user's rights at
+the time it runs. Progress is written to the job row while it runs.
+
+A queue job is not retried: an import that failed halfway has written some
+rows, and running it again without a match rule would write them twice. A job
+found ``running`` when its queue job starts (its worker died) is marked failed
+for the same reason; the user starts it again, with a match rule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from procrastinate import App, Blueprint, JobContext, PsycopgConnector
+from sqlalchemy.engine import make_url
+
+from defalto_gql.errors import DefaltoError
+from defalto_gql.transfer import jobs
+from defalto_gql.transfer.csvfiles import CsvFileError
+from defalto_gql.transfer.importing import Importer
+from defalto_gql.transfer.job_options import import_options
+from defalto_gql.transfer.mapping import MappingError
+
+if TYPE_CHECKING:
+    from defalto_gql.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+QUEUE = "transfer"
+PROGRESS_SECONDS = 0.5
+tasks = Blueprint()
+
+
+def conninfo(url: str) -> str:
+    """A libpq connection string for the SQLAlchemy URL the server uses."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def make_queue(runtime: Runtime) -> App:
+    """A procrastinate app on the runtime's database, with the transfer tasks."""
+    connector = PsycopgConnector(conninfo=conninfo(str(runtime.engine.url.render_as_string(
+        hide_password=False))), min_size=1, max_size=4)
+    app = App(connector=connector)
+    app.add_tasks_from(tasks, namespace="defalto")
+    return app
+
+
+@contextlib.asynccontextmanager
+async def running_queue(runtime: Runtime, *, work: bool) -> AsyncIterator[App]:
+    """Open the queue for deferring; with ``work``, also run a worker until the block ends."""
+    app = make_queue(runtime)
+    async with app.open_async():
+        worker = asyncio.create_task(app.run_worker_async(
+            queues=[QUEUE], concurrency=1, install_signal_handlers=False, name="defalto",
+            additional_context={"runtime": runtime}, listen_notify=True,
+            fetch_job_polling_interval=2.0, shutdown_graceful_timeout=10.0,
+        )) if work else None
+        try:
+            yield app
+        finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+
+
+async def run_worker(runtime: Runtime) -> None:
+    """Run jobs until cancelled (``defalto worker``)."""
+    app = make_queue(runtime)
+    async with app.open_async():
+        await app.run_worker_async(queues=[QUEUE], concurrency=1, name="defalto",
+                                   additional_context={"runtime": runtime})
+
+
+async def enqueue(app: App, kind: str, job_id: str) -> None:
+    task = app.tasks[f"defalto:{kind}"]
+    await task.configure(queue=QUEUE).defer_async(job_id=job_id)
+
+
+@tasks.task(name="import", queue=QUEUE, pass_context=True)
+async def import_task(context: JobContext, job_id: str) -> None:
+    await _run(context.additional_context["runtime"], job_id, _import)
+
+
+@tasks.task(name="export", queue=QUEUE, pass_context=True)
+async def export_task(context: JobContext, job_id: str) -> None:
+    await _run(context.additional_context["runtime"], job_id, _export)
+
+
+async def _run(runtime: Runtime, job_id: str, body: Any) -> None:
+    async with runtime.engine.connect() as conn:
+        row = await jobs.job_row(conn, job_id)
+    if row is None:
+        logger.warning("queued transfer job %s no longer exists", job_id)
+        return
+    if row["status"] != "queued":
+        await jobs.mark(runtime.engine, job_id, status="failed", finished_at=jobs.now(),
+                        error=f"interrupted while {row['status']}; rows already written "
+                              "stay; start it again with a match rule to skip them")
+        return
+    await jobs.mark(runtime.engine, job_id, status="running", started_at=jobs.now())
+    try:
+        with tempfile.TemporaryDirectory(prefix="defalto-job-") as folder:
+            report = await body(runtime, row, Path(folder))
+    except (DefaltoError, MappingError, CsvFileError, UnicodeError, OSError) as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        await jobs.mark(runtime.engine, job_id, status="failed", finished_at=jobs.now(),
+                        error=message)
+        logger.info("transfer job failed", extra={"job_id": job_id, "reason": message})
+        return
+    except Exception:
+        logger.exception("transfer job %s failed unexpectedly", job_id)
+        await jobs.mark(runtime.engine, job_id, status="failed", finished_at=jobs.now(),
+                        error="internal error; the server log has the details")
+        return
+    await jobs.mark(runtime.engine, job_id, status="finished", finished_at=jobs.now(),
+                    report=report)
+
+
+async def _policy(runtime: Runtime, row: Any) -> Any:
+    async with runtime.engine.connect() as conn:
+        active = (await conn.exec_driver_sql(
+            "SELECT active FROM dg_users WHERE id::text = $1", (row["user_id"],))).scalar()
+    if not active:
+        raise MappingError("the user who started the job is no longer active")
+    return await runtime.policy(row["user_id"], runtime.generation())
+
+
+class _Progress:
+    """Importer progress, written to the job row at most every PROGRESS_SECONDS."""
+
+    def __init__(self, runtime: Runtime, job_id: str) -> None:
+        self.runtime, self.job_id = runtime, job_id
+        self.seen = self.written = (0, 0)
+
+    def __call__(self, rows: int, done: int) -> None:
+        self.seen = (rows, done)
+
+    async def follow(self) -> None:
+        while True:
+            await asyncio.sleep(PROGRESS_SECONDS)
+            await self.flush()
+
+    async def flush(self) -> None:
+        if self.seen != self.written:
+            self.written = self.seen
+            await jobs.mark(self.runtime.engine, self.job_id, rows_done=self.seen[0],
+                            bytes_done=self.seen[1])
+
+
+async def _import(runtime: Runtime, row: Any, folder: Path) -> dict[str, Any]:
+    job_id = row["id"]
+    source, rejects = folder / "upload.csv", folder / "rejects.csv"
+    await jobs.save_to(runtime.engine, job_id, "upload", source)
+    policy = await _policy(runtime, row)
+    options = await import_options(runtime.engine, row["module"], jobs.decode(row["options"]),
+                                   rejects=rejects)
+    importer = Importer(runtime, row["module"], options, policy)
+    progress = _Progress(runtime, job_id)
+    follower = asyncio.create_task(progress.follow())
+    try:
+        report = await importer.run(source, progress)
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
+    await progress.flush()
+    if report.rejected:
+        await jobs.store_path(runtime.engine, job_id, "rejects", rejects)
+    return report.as_dict()
+
+
+async def _export(runtime: Runtime, row: Any, folder: Path) -> dict[str, Any]:
+    from defalto_gql.transfer.exporting import export_text
+
+    job_id = row["id"]
+    options = jobs.decode(row["options"])
+    policy = await _policy(runtime, row)
+    ctx = runtime.context(runtime.generation(), policy=policy).records
+    target = folder / "export.csv"
+    with target.open("w", encoding="utf-8", newline="") as out:
+        count = await export_text(ctx, row["module"], out, where=options.get("filter"),
+                                  fields=options.get("fields"), bom=bool(options.get("bom")))
+    size = await jobs.store_path(runtime.engine, job_id, "export", target)
+    await jobs.mark(runtime.engine, job_id, rows_done=count, bytes_done=size,
+                    bytes_total=size)
+    return {"module": row["module"], "rows": count, "bytes": size}

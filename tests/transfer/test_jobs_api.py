@@ -1,0 +1,307 @@
+"""Import and export through GraphQL: multipart uploads, jobs run by the queue, downloads."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Api, sign_in
+
+JOB = ("id kind module status fileName rowsDone bytesDone bytesTotal error fileUrl rejectsUrl "
+       "result { rows created updated skipped rejected problemCount "
+       "problems { line column reason } details }")
+START_IMPORT = ("mutation($m: String!, $f: Upload!, $o: ImportJobInput) { "
+                f"startImport(module: $m, file: $f, options: $o) {{ {JOB} }} }}")
+START_EXPORT = ("mutation($m: String!, $f: JSON, $fields: [String!], $bom: Boolean!) { "
+                f"startExport(module: $m, filter: $f, fields: $fields, bom: $bom) {{ {JOB} }} }}")
+
+
+async def upload(client: httpx.AsyncClient, text: str | bytes, *, module: str = "Contact",
+                 options: dict[str, Any] | None = None, name: str = "people.csv"
+                 ) -> dict[str, Any]:
+    """POST a GraphQL multipart request that starts an import; returns the response body."""
+    operations = {"query": START_IMPORT,
+                  "variables": {"m": module, "f": None, "o": options}}
+    content = text.encode() if isinstance(text, str) else text
+    response = await client.post("/graphql", data={
+        "operations": json.dumps(operations), "map": json.dumps({"0": ["variables.f"]})},
+        files={"0": (name, content, "text/csv")})
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def started(client: httpx.AsyncClient, text: str, **kwargs: Any) -> dict[str, Any]:
+    body = await upload(client, text, **kwargs)
+    assert "errors" not in body, body
+    job: dict[str, Any] = body["data"]["startImport"]
+    return job
+
+
+async def finished(api: Api, job_id: str) -> dict[str, Any]:
+    """Poll the job until it is finished or failed."""
+    for _ in range(300):
+        data = await api.query(f'{{ transferJob(id: "{job_id}") {{ {JOB} }} }}')
+        job: dict[str, Any] = data["transferJob"]
+        if job["status"] in ("finished", "failed"):
+            return job
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+async def contacts(api: Api) -> list[tuple[str, str | None]]:
+    data = await api.query("{ contacts(first: 100) { edges { node { lastName email } } } }")
+    return sorted((e["node"]["lastName"], e["node"]["email"])
+                  for e in data["contacts"]["edges"])
+
+
+async def test_an_uploaded_file_is_imported_by_a_job_whose_result_can_be_queried(
+    api: Api
+) -> None:
+    # Given a CSV with a line break inside a quoted value, uploaded as a multipart request
+    text = 'First name,Last name,Email\r\nAda,Lovelace,ada@example.com\r\n' \
+           '"Grace\nBrewster",Hopper,grace@example.com\r\n'
+
+    # When the import is started and followed until it ends
+    job = await started(api.client, text)
+    assert job["status"] in ("queued", "running", "finished")
+    assert job["kind"] == "import" and job["fileName"] == "people.csv"
+    assert job["bytesTotal"] == len(text.encode())
+    done = await finished(api, job["id"])
+
+    # Then both rows are created and the job says so
+    assert done["status"] == "finished", done
+    assert done["result"]["rows"] == 2 and done["result"]["created"] == 2
+    assert done["rowsDone"] == 2 and done["bytesDone"] == len(text.encode())
+    assert done["rejectsUrl"] is None
+    assert await contacts(api) == [("Hopper", "grace@example.com"),
+                                   ("Lovelace", "ada@example.com")]
+
+
+async def test_rejected_rows_download_as_csv_with_line_and_reason(api: Api) -> None:
+    # Given a file with one good row and two bad ones
+    text = "Last name,Email,Birthday\nGood,good@example.com,2001-02-03\n" \
+           ",nobody@example.com,\nBad,not-an-email,2023-02-30\n"
+
+    # When it is imported through the API
+    done = await finished(api, (await started(api.client, text))["id"])
+
+    # Then one row is created, two are rejected, and the rejects file names line and reason
+    result = done["result"]
+    assert (result["created"], result["rejected"]) == (1, 2)
+    assert {(p["line"], p["column"]) for p in result["problems"]} >= {(3, "Last name"),
+                                                                     (4, "Email")}
+    response = await api.client.get(done["rejectsUrl"])
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["line"] for r in rows] == ["3", "4"]
+    assert rows[1]["Email"] == "not-an-email" and "Email" in rows[1]["reason"]
+    assert await contacts(api) == [("Good", "good@example.com")]
+
+
+async def test_downloads_need_the_token_of_the_jobs_user_or_an_administrator(api: Api) -> None:
+    done = await finished(api, (await started(api.client, "Last name\n\n,\n"))["id"])
+    url = done["rejectsUrl"] or f"/transfers/{done['id']}/rejects"
+
+    # Without a token the download is refused; with someone else's it does not exist
+    async with httpx.AsyncClient(transport=api.client._transport,
+                                 base_url="http://test") as anonymous:
+        assert (await anonymous.get(url)).status_code == 401
+    other = await _user_with(api, {"Contact": ["view", "create", "import", "export"]})
+    assert (await other.client.get(url)).status_code in (404, 200)
+    assert (await other.client.get(f"/transfers/{done['id']}/export")).status_code == 404
+    assert (await other.client.get(f"/transfers/{uuid.uuid4()}/rejects")).status_code == 404
+    errors = await other.errors(f'{{ transferJob(id: "{done["id"]}") {{ id }} }}')
+    assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_a_dry_run_job_reports_and_writes_nothing(api: Api) -> None:
+    text = "Last name,Email\nOne,one@example.com\nTwo,bad\n"
+    done = await finished(api, (await started(api.client, text,
+                                              options={"dryRun": True}))["id"])
+    assert done["status"] == "finished"
+    assert (done["result"]["created"], done["result"]["rejected"]) == (1, 1)
+    assert done["result"]["details"]["dryRun"] is True
+    assert await contacts(api) == []
+
+
+async def test_a_saved_mapping_is_listed_and_reused_by_name(api: Api) -> None:
+    # Given a mapping saved under a name
+    name = f"crm export {uuid.uuid4().hex[:6]}"
+    rules = {"columns": {"Surname": "lastName", "Mail": "email", "Shoe": None},
+             "values": {"lastName": {"X": "Xavier"}}}
+    saved = await api.query(
+        "mutation($n: String!, $r: JSON!) { saveImportMapping(module: \"contacts\", name: $n, "
+        "rules: $r) { module name rules } }", {"n": name, "r": rules})
+    assert saved["saveImportMapping"] == {"module": "Contact", "name": name, "rules": rules}
+    listed = await api.query('{ importMappings(module: "Contact") { name rules } }')
+    assert {"name": name, "rules": rules} in listed["importMappings"]
+
+    # When two files of that shape are imported with it, the second with a match rule
+    text = "Surname,Mail,Shoe\nX,x@example.com,42\n"
+    for options in ({"mappingName": name}, {"mappingName": name, "match": ["email"]}):
+        done = await finished(api, (await started(api.client, text, options=options))["id"])
+        assert done["status"] == "finished", done
+
+    # Then the rules applied and the second import found the first one's record
+    assert done["result"]["skipped"] == 1
+    assert await contacts(api) == [("Xavier", "x@example.com")]
+    deleted = await api.query("mutation($n: String!) { deleteImportMapping(module: "
+                              "\"Contact\", name: $n) }", {"n": name})
+    assert deleted["deleteImportMapping"] is True
+
+
+@pytest.mark.parametrize(("rules", "fragment"), [
+    ({"columns": {"a": "noSuchField"}}, "no field"),
+    ({"colums": {}}, "unknown mapping keys"),
+    ({"values": {"lastName": "x"}}, "objects"),
+    ({"extendPicklists": "yes"}, "extendPicklists"),
+    ([1, 2], "JSON object"),
+])
+async def test_bad_mapping_rules_are_refused_with_the_rules_field(
+    api: Api, rules: Any, fragment: str
+) -> None:
+    errors = await api.errors("mutation($r: JSON!) { saveImportMapping(module: \"Contact\", "
+                              "name: \"bad\", rules: $r) { name } }", {"r": rules})
+    assert errors[0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "rules"}
+    assert fragment in errors[0]["message"]
+
+
+@pytest.mark.parametrize(("options", "field"), [
+    ({"onDuplicate": "explode"}, "onDuplicate"),
+    ({"encoding": "klingon"}, "encoding"),
+    ({"delimiter": "::"}, "delimiter"),
+    ({"mapping": {}, "mappingName": "x"}, "mapping"),
+    ({"mappingName": "never saved"}, "mappingName"),
+])
+async def test_bad_import_options_fail_the_request_and_start_no_job(
+    api: Api, options: dict[str, Any], field: str
+) -> None:
+    before = await api.query("{ transferJobs(first: 200) { id } }")
+    body = await upload(api.client, "Last name\nA\n", options=options)
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["field"] == field
+    after = await api.query("{ transferJobs(first: 200) { id } }")
+    assert len(after["transferJobs"]) == len(before["transferJobs"])
+    assert await contacts(api) == []
+
+
+async def test_an_unknown_module_or_a_missing_right_starts_no_job(api: Api) -> None:
+    body = await upload(api.client, "Name\nA\n", module="Spaceship")
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "module"}
+    viewer = await _user_with(api, {"Contact": ["view", "create"]})
+    body = await upload(viewer.client, "Last name\nA\n")
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    errors = await viewer.errors('mutation { startExport(module: "Contact", bom: false) '
+                                 '{ id } }')
+    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await viewer.query("{ transferJobs { id } }"))["transferJobs"] == []
+
+
+@pytest.mark.parametrize(("form", "files", "fragment"), [
+    ({"operations": "{not json", "map": "{}"}, {}, "JSON"),
+    ({"operations": json.dumps({"query": START_IMPORT, "variables": {"m": "Contact",
+                                                                      "f": "text"}}),
+      "map": json.dumps({"0": ["variables.f"]})}, {"0": ("a.csv", b"x", "text/csv")},
+     "must point at a null"),
+    ({"operations": json.dumps({"query": START_IMPORT, "variables": {"m": "Contact",
+                                                                      "f": None}}),
+      "map": json.dumps({"1": ["variables.f"]})}, {"0": ("a.csv", b"x", "text/csv")},
+     "does not have"),
+    ({"operations": json.dumps({"query": START_IMPORT, "variables": {"m": "Contact",
+                                                                      "f": None}}),
+      "map": json.dumps({"0": ["query"]})}, {"0": ("a.csv", b"x", "text/csv")},
+     "start with variables"),
+])
+async def test_malformed_multipart_requests_get_400(
+    api: Api, form: dict[str, str], files: dict[str, Any], fragment: str
+) -> None:
+    response = await api.client.post("/graphql", data=form, files=files or {"x": ("x", b"")})
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert fragment in error["message"]
+
+
+async def test_a_file_given_as_a_plain_variable_is_refused(api: Api) -> None:
+    errors = await api.errors(START_IMPORT, {"m": "Contact", "f": "Last name\nA\n"})
+    assert errors[0]["extensions"]["code"] in ("BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED")
+
+
+async def test_an_export_job_honours_filter_fields_and_bom_and_reimports_exactly(
+    api: Api
+) -> None:
+    # Given contacts, one with a phone that looks like a formula
+    await api.query('mutation { a: createContact(data: {lastName: "Keep", '
+                    'phone: "+1-532-344-1362", email: "keep@example.com"}) { id } '
+                    'b: createContact(data: {lastName: "Drop", email: "drop@example.com"}) '
+                    '{ id } }')
+
+    # When an export of the filtered list with chosen fields and a BOM runs
+    data = await api.query(START_EXPORT, {"m": "Contact", "f": {"lastName": {"eq": "Keep"}},
+                                          "fields": ["lastName", "phone", "email"],
+                                          "bom": True})
+    done = await finished(api, data["startExport"]["id"])
+
+    # Then the file holds only that contact, protected against formulas, behind a BOM
+    assert done["status"] == "finished", done
+    assert done["rowsDone"] == 1 and done["rejectsUrl"] is None
+    response = await api.client.get(done["fileUrl"])
+    assert response.status_code == 200
+    raw = response.content
+    assert raw.startswith("\ufeff".encode())
+    assert raw.decode("utf-8-sig").splitlines() == [
+        "Last name,Office phone,Email", "Keep,'+1-532-344-1362,keep@example.com"]
+
+    # And importing that file again finds the same contact, unchanged
+    again = await finished(api, (await started(api.client, raw.decode("utf-8-sig"),
+                                               options={"match": ["email"],
+                                                        "onDuplicate": "skip"}))["id"])
+    assert again["result"]["skipped"] == 1
+    phone = await api.query('{ contacts(filter: {lastName: {eq: "Keep"}}) '
+                            '{ edges { node { phone } } } }')
+    assert [e["node"]["phone"] for e in phone["contacts"]["edges"]] == ["+1-532-344-1362"]
+
+
+@pytest.mark.parametrize(("variables", "field"), [
+    ({"f": {"noSuchField": {"eq": 1}}}, None),
+    ({"fields": ["noSuchField"]}, "fields"),
+    ({"f": [1]}, "filter"),
+])
+async def test_a_bad_export_filter_or_field_fails_the_request(
+    api: Api, variables: dict[str, Any], field: str | None
+) -> None:
+    errors = await api.errors(START_EXPORT, {"m": "Contact", "f": None, "fields": None,
+                                             "bom": False, **variables})
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    if field:
+        assert errors[0]["extensions"]["field"] == field
+
+
+async def _user_with(api: Api, rights: dict[str, list[str]]) -> Api:
+    """A new user whose only profile grants ``rights``, signed in on a client of their own."""
+    suffix = uuid.uuid4().hex[:6]
+    role, profile = f"Jobs role {suffix}", f"Jobs profile {suffix}"
+    await api.query("mutation($r: String!, $p: String!) { createRole(name: $r) "
+                    "createProfile(name: $p) }", {"r": role, "p": profile})
+    for module, actions in rights.items():
+        await api.query("mutation($p: String!, $m: String!, $a: [String!]!) { "
+                        "setModuleRights(profile: $p, module: $m, actions: $a) }",
+                        {"p": profile, "m": module, "a": actions})
+    await api.query("mutation($r: String!, $p: [String!]!) { setRoleProfiles(role: $r, "
+                    "profiles: $p) }", {"r": role, "p": [profile]})
+    email, password = f"jobs.{suffix}@example.com", "jobs-password-1"
+    await api.query("mutation($d: UserInput!) { createUser(data: $d) { id } }",
+                    {"d": {"email": email, "name": "Jobs", "password": password,
+                           "role": role}})
+    client = httpx.AsyncClient(transport=api.client._transport, base_url="http://test")
+    client.headers["Authorization"] = f"Bearer {await sign_in(client, email, password)}"
+    return Api(client, api.runtime)
