@@ -36,7 +36,15 @@ def add_commands(commands: Any) -> None:
     run.add_argument("file", type=Path)
     run.add_argument("--mapping", type=Path, help="a JSON mapping file (see docs/realdata.md)")
     run.add_argument("--match", default="", help="fields that identify a duplicate: email,name")
-    run.add_argument("--on-duplicate", choices=ON_DUPLICATE, default="skip")
+    run.add_argument("--on-duplicate", choices=ON_DUPLICATE, default="skip",
+                     help="merge fills the duplicate's empty fields and keeps the rest")
+    run.add_argument("--detect", default="",
+                     help="fields compared by similarity to find duplicates: firstName,lastName")
+    run.add_argument("--detect-block", default="",
+                     help="fields whose equal value makes a candidate (default: --detect)")
+    run.add_argument("--detect-threshold", type=float,
+                     help="the similarity a duplicate reaches, above 0 and at most 1 (0.8)")
+    run.add_argument("--duplicates", type=Path, help="write every duplicate found here (CSV)")
     run.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
     run.add_argument("--encoding", help="the file's encoding (default UTF-8, BOM or not)")
     run.add_argument("--delimiter", help="',' ';' or 'tab' (default: sniffed from the header)")
@@ -86,6 +94,10 @@ async def acting_policy(runtime: Runtime, email: str | None) -> AccessPolicy:
     return await runtime.policy(str(found), runtime.generation())
 
 
+def _names(given: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in given.split(",") if name.strip())
+
+
 def _delimiter(given: str | None) -> str | None:
     if given in ("tab", "\\t"):
         return "\t"
@@ -124,10 +136,12 @@ def import_command(args: argparse.Namespace, settings: Settings) -> None:
         module = module_named(runtime.generation().model.snapshot, args.module)
         options = ImportOptions(
             mapping=Mapping.load(args.mapping) if args.mapping else Mapping(),
-            match=tuple(m.strip() for m in args.match.split(",") if m.strip()),
+            match=_names(args.match),
             on_duplicate=args.on_duplicate, dry_run=args.dry_run, encoding=args.encoding,
             delimiter=_delimiter(args.delimiter), day_first=args.day_first,
             batch_size=max(1, args.batch_size), rejects=args.rejects,
+            detect=_names(args.detect), detect_block=_names(args.detect_block),
+            detect_threshold=args.detect_threshold, duplicates=args.duplicates,
         )
         importer = Importer(runtime, module, options, policy)
         report = await _run_with_progress(importer, args.file, not args.no_progress)
@@ -163,8 +177,13 @@ def print_report(report: ImportReport) -> None:
     """A short summary on standard error; the rejects file and --report hold the rest."""
     verb = "would be" if report.dry_run else "were"
     print(f"{report.module}: {report.rows} rows read; {report.created} {verb} created, "
-          f"{report.updated} updated, {report.skipped} skipped as duplicates, "
-          f"{report.rejected} rejected", file=sys.stderr)
+          f"{report.updated} updated, {report.merged} merged, {report.skipped} skipped as "
+          f"duplicates, {report.rejected} rejected", file=sys.stderr)
+    if report.detected:
+        print(f"{report.detected} duplicates detected by similarity", file=sys.stderr)
+    if report.conflicted:
+        print(f"{report.conflicted} merged rows kept differing values (see --duplicates)",
+              file=sys.stderr)
     if report.ignored_columns:
         print(f"columns ignored: {', '.join(report.ignored_columns)}", file=sys.stderr)
     for name, values in report.extended.items():

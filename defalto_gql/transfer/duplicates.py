@@ -14,12 +14,12 @@ from defalto_gql.records.filters import live
 from defalto_gql.transfer.mapping import MappingError, normalise
 
 if TYPE_CHECKING:
-    from defalto_gql.transfer.importing import Row
+    from defalto_gql.transfer.options import Row
 
 
-def match_fields(module: ModuleDef, names: tuple[str, ...], plan: list[FieldDef | None]
-                 ) -> list[FieldDef]:
-    """The match fields named (by name or label); each must be imported and one column."""
+def match_fields(module: ModuleDef, names: tuple[str, ...], plan: list[FieldDef | None],
+                 verb: str = "match on") -> list[FieldDef]:
+    """The fields named (by name or label); each must be imported and one column."""
     found = []
     by_name = {normalise(f.name): f for f in module.fields}
     by_name.update({normalise(f.label): f for f in module.fields if normalise(f.label)
@@ -28,11 +28,11 @@ def match_fields(module: ModuleDef, names: tuple[str, ...], plan: list[FieldDef 
     for name in names:
         f = by_name.get(normalise(name))
         if f is None:
-            raise MappingError(f"cannot match on {name!r}: {module.name} has no such field")
+            raise MappingError(f"cannot {verb} {name!r}: {module.name} has no such field")
         if len(f.type.column_names(f)) != 1 or f.type_key in ("multipicklist", "json"):
-            raise MappingError(f"cannot match on {f.name}: its values are not single values")
+            raise MappingError(f"cannot {verb} {f.name}: its values are not single values")
         if f.name not in mapped:
-            raise MappingError(f"cannot match on {f.name}: no column of the file fills it")
+            raise MappingError(f"cannot {verb} {f.name}: no column of the file fills it")
         found.append(f)
     return found
 

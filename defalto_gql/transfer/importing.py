@@ -2,11 +2,13 @@
 
 The file streams through in batches (500 rows by default). For each batch:
 picklist values the mapping lets grow are added, reference cells are resolved
-to ids, duplicates are looked up on the match fields, then each row is
-validated by ``records.validation.column_values`` (the API's own rules) and
-the valid rows go to ``records.writing.create_many`` in one statement.
+to ids, duplicates are looked up on the match fields (exact values) and by
+similarity on the detect fields (``detection``), then each row is validated by
+``records.validation.column_values`` (the API's own rules) and the valid rows
+go to ``records.writing.create_many`` in one statement; duplicates are skipped,
+updated or merged (``merging``).
 
-Every row is accounted for: created, updated, skipped as a duplicate, or
+Every row is accounted for: created, updated, merged, skipped as a duplicate, or
 rejected with its line, column and reason. A dry run does all of this except
 writing, so it also cannot see a unique-constraint clash with another row of
 the same file; such a row is rejected by the real run.
@@ -14,68 +16,39 @@ the same file; such a row is rejected by the real run.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from defalto_gql.access.policy import AccessPolicy
-from defalto_gql.errors import BadUserInput, DefaltoError, FieldProblem
+from defalto_gql.errors import DefaltoError
 from defalto_gql.metadata.fieldtypes.temporal import parse_date_text
-from defalto_gql.metadata.model import FieldDef, ModuleDef
+from defalto_gql.metadata.model import FieldDef
 from defalto_gql.records import writing
 from defalto_gql.records.context import RecordContext
-from defalto_gql.records.validation import column_values, input_name
+from defalto_gql.records.validation import input_name
 from defalto_gql.runtime import Runtime
 from defalto_gql.transfer import csvfiles, references
+from defalto_gql.transfer.detection import Detector
 from defalto_gql.transfer.duplicates import find_existing, match_fields
-from defalto_gql.transfer.mapping import Mapping, MappingError, plan_columns
+from defalto_gql.transfer.mapping import MappingError, plan_columns, plan_joins
+from defalto_gql.transfer.merging import read_current
+from defalto_gql.transfer.options import ON_DUPLICATE, ImportOptions, Row
 from defalto_gql.transfer.picklists import add_picklist_values, unknown_choices
-from defalto_gql.transfer.reports import ImportReport, RejectsWriter, RowProblem
+from defalto_gql.transfer.reports import DuplicatesWriter, ImportReport, RejectsWriter
+from defalto_gql.transfer.writes import BatchWrites
+
+# ImportOptions, Row and ON_DUPLICATE live in options.py; they are imported from here too.
+__all__ = ["ON_DUPLICATE", "ImportOptions", "Importer", "Row"]
 
 logger = logging.getLogger(__name__)
-
-ON_DUPLICATE = ("skip", "update")
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    """How to read the file and what to do with duplicates."""
-
-    mapping: Mapping = field(default_factory=Mapping)
-    match: tuple[str, ...] = ()
-    on_duplicate: str = "skip"
-    dry_run: bool = False
-    encoding: str | None = None
-    delimiter: str | None = None
-    day_first: bool = False
-    batch_size: int = 500
-    rejects: Path | None = None
-
-
-@dataclass
-class Row:
-    """One CSV record on its way in: API values by field name, and what went wrong."""
-
-    line: int
-    cells: list[str]
-    data: dict[str, Any] = field(default_factory=dict)
-    refs: dict[str, str] = field(default_factory=dict)
-    problems: list[RowProblem] = field(default_factory=list)
-    key: tuple[Any, ...] | None = None
-    existing: str | None = None
-
-    def fail(self, column: str | None, reason: str) -> None:
-        self.problems.append(RowProblem(self.line, column, reason))
-
 
 Progress = Callable[[int, int], None]
 
 
-class Importer:
+class Importer(BatchWrites):
     """One import run of one file into one module, as one user."""
 
     def __init__(self, runtime: Runtime, module: str, options: ImportOptions,
@@ -90,16 +63,19 @@ class Importer:
         self.planned: dict[str, set[str]] = {}
         self.pending_keys: set[tuple[Any, ...]] = set()
         self.dry_keys: set[tuple[Any, ...]] = set()
+        self.detector: Detector | None = None
+        self.notes: DuplicatesWriter | None = None
 
     def _context(self) -> RecordContext:
         return self.runtime.context(self.runtime.generation(), policy=self.policy).records
 
     async def run(self, path: Path, progress: Progress | None = None) -> ImportReport:
         """Import ``path``; raises for problems with the whole file, reports problems per row."""
+        self.options.check()
         rights = self.ctx.rights
         rights.require(self.module.name, "import")
         rights.require(self.module.name, "create")
-        if self.options.on_duplicate == "update":
+        if self.options.on_duplicate in ("update", "merge"):
             rights.require(self.module.name, "edit")
         with csvfiles.open_table(path, self.options.encoding, self.options.delimiter) as table:
             self.plan = plan_columns(self.module, table.header, self.options.mapping)
@@ -107,16 +83,21 @@ class Importer:
             self._check_plan()
             rejects = RejectsWriter(self.options.rejects, table.header) \
                 if self.options.rejects else None
+            if self.options.duplicates:
+                self.notes = DuplicatesWriter(self.options.duplicates)
             try:
                 await self._stream(table, rejects, progress)
             finally:
                 if rejects:
                     rejects.close()
+                if self.notes:
+                    self.notes.close()
         r = self.report
         logger.info("import finished", extra={
             "module_name": r.module, "dry_run": r.dry_run, "rows_read": r.rows,
-            "rows_created": r.created, "rows_updated": r.updated, "rows_skipped": r.skipped,
-            "rows_rejected": r.rejected})
+            "rows_created": r.created, "rows_updated": r.updated, "rows_merged": r.merged,
+            "rows_skipped": r.skipped, "rows_rejected": r.rejected,
+            "duplicates_detected": r.detected})
         return self.report
 
     def _check_plan(self) -> None:
@@ -131,7 +112,20 @@ class Importer:
                                    "which an import cannot resolve")
             self.report.mapped_columns[column] = f.name
             self.columns[f.name] = self.columns[input_name(f)] = column
-        self.match = match_fields(self.module, self.options.match, self.plan)
+        self.joins = plan_joins(self.module, self.header, self.options.mapping)
+        for f, indexes, _ in self.joins:
+            self.ctx.rights.check_writable(self.module.name, f.name, input_name(f))
+            joined = [self.header[i] for i in indexes]
+            self.report.mapped_columns.update(dict.fromkeys(joined, f.name))
+            self.columns[f.name] = " + ".join(joined)
+        filled = [*self.plan, *(f for f, _, _ in self.joins)]
+        self.match = match_fields(self.module, self.options.match, filled)
+        detect, block, threshold = self.options.detection()
+        if detect:
+            self.detector = Detector(
+                self.module, match_fields(self.module, detect, filled, "compare"),
+                match_fields(self.module, block, filled, "block on"), threshold,
+                self.options.dry_run)
 
     async def _stream(self, table: csvfiles.CsvTable, rejects: RejectsWriter | None,
                       progress: Progress | None) -> None:
@@ -171,6 +165,13 @@ class Importer:
                 self._set(row, f, text)
             except ValueError as exc:
                 row.fail(self.header[index], str(exc))
+        for f, indexes, separator in self.joins:
+            parts = [cells[i].strip() for i in indexes if i < len(cells) and cells[i].strip()]
+            try:
+                if parts:
+                    self._set(row, f, separator.join(parts))
+            except ValueError as exc:
+                row.fail(self.columns[f.name], str(exc))
         if self.match:
             row.key = tuple(row.data.get(f.name, row.refs.get(f.name)) for f in self.match)
             if any(v is None for v in row.key):
@@ -194,9 +195,27 @@ class Importer:
             await self._resolve(conn, batch)
             if self.match:
                 await find_existing(self.ctx, conn, self.module, self.match, batch)
-        creates, updates = self._sort(batch)
-        await self._write(creates, updates)
-        for row in batch:
+        pending = batch
+        # Rows resembling an earlier row of the batch wait until that row is written;
+        # the first row never waits, so each round writes at least one row.
+        while pending:
+            async with self.ctx.engine.connect() as conn:
+                if self.detector:
+                    await self.detector.find(self.ctx, conn, pending)
+                if self.options.on_duplicate == "merge":
+                    await read_current(self.ctx, conn, self.module, pending)
+            ready = [row for row in pending if not row.waits]
+            creates, updates = self._sort(ready)
+            await self._write(creates, updates)
+            if self.detector and self.options.dry_run:
+                self.detector.remember(creates)
+            self._account(ready, rejects)
+            pending = [row for row in pending if row.waits]
+            for row in pending:
+                row.waits = False
+
+    def _account(self, rows: list[Row], rejects: RejectsWriter | None) -> None:
+        for row in rows:
             if row.problems:
                 self.report.rejected += 1
                 self.report.add_problems(row.problems)
@@ -268,87 +287,6 @@ class Importer:
                 return
         for text, record in zip(missing, made, strict=True):
             found[text] = {record["id"]}
-
-    def _sort(self, batch: list[Row]) -> tuple[list[Row], list[Row]]:
-        """Validate each row; returns the rows to create and the rows to update."""
-        module = self._validating_module()
-        creates: list[Row] = []
-        updates: list[Row] = []
-        for row in batch:
-            duplicate = row.existing is not None or (
-                self.options.dry_run and row.key is not None and row.key in self.dry_keys)
-            if not row.problems and duplicate and self.options.on_duplicate == "skip":
-                self.report.skipped += 1
-                continue
-            problems: list[FieldProblem] = []
-            data = {k: v for k, v in row.data.items()}
-            column_values(module, data, creating=not duplicate, row=None, problems=problems,
-                          rights=self.ctx.rights)
-            for problem in problems:
-                row.fail(self.columns.get(problem.field, problem.field), problem.message)
-            if row.problems:
-                continue
-            (updates if duplicate else creates).append(row)
-            if self.options.dry_run and row.key is not None:
-                self.dry_keys.add(row.key)
-        return creates, updates
-
-    def _validating_module(self) -> ModuleDef:
-        """The module as validation should see it: with a dry run's planned picklist values."""
-        if not self.planned:
-            return self.module
-        fields = tuple(
-            dataclasses.replace(f, picklist=f.picklist + tuple(sorted(
-                self.planned[f.name] - set(f.picklist))))
-            if f.name in self.planned else f
-            for f in self.module.fields)
-        return dataclasses.replace(self.module, fields=fields)
-
-    async def _write(self, creates: list[Row], updates: list[Row]) -> None:
-        if self.options.dry_run:
-            self.report.created += len(creates)
-            self.report.updated += len(updates)
-            return
-        await self._create(creates)
-        for row in updates:
-            assert row.existing is not None
-            try:
-                await writing.update_one(self.ctx, self.module.name, row.existing, row.data)
-                self.report.updated += 1
-            except BadUserInput as exc:
-                self._blame([row], exc)
-            except DefaltoError as exc:
-                row.fail(exc.field, exc.message)
-
-    async def _create(self, rows: list[Row]) -> None:
-        # A database-level clash (a unique value) fails the whole statement:
-        # the rows it names are rejected and the rest tried again, once.
-        for attempt in range(2):
-            if not rows:
-                return
-            try:
-                await writing.create_many(self.ctx, self.module.name, [r.data for r in rows])
-                self.report.created += len(rows)
-                return
-            except BadUserInput as exc:
-                blamed = self._blame(rows, exc)
-                if attempt or not blamed:
-                    for row in rows:
-                        if not row.problems:
-                            row.fail(None, f"not written: {exc.message}")
-                    return
-                rows = [r for r in rows if not r.problems]
-
-    def _blame(self, rows: list[Row], exc: BadUserInput) -> bool:
-        """Attach an error's per-row problems to the rows; False when it names none."""
-        blamed = False
-        for problem in exc.problems:
-            index = problem.row if problem.row is not None else (0 if len(rows) == 1 else None)
-            if index is None or index >= len(rows):
-                continue
-            rows[index].fail(self.columns.get(problem.field, problem.field), problem.message)
-            blamed = True
-        return blamed
 
 
 def _choices(value: Any) -> list[Any]:

@@ -6,7 +6,11 @@ A mapping file is JSON, saved and reused between imports::
       "columns": {"deal_stage": "stage", "engage_date": null},
       "values": {"stage": {"Won": "Closed Won", "Lost": "Closed Lost"}},
       "references": {"account": {"create": false}},
-      "extendPicklists": ["stage"]
+      "extendPicklists": ["stage"],
+      "join": {"mailingStreet": {"columns": ["street_number", "address_1"],
+                                 "separator": " "}},
+      "detect": {"fields": ["firstName", "lastName"], "block": ["birthday"],
+                 "threshold": 0.8}
     }
 
 - ``columns``: a header to a field name (or its label); ``null`` ignores the
@@ -17,6 +21,11 @@ A mapping file is JSON, saved and reused between imports::
   target record named by the cell instead of rejecting the row.
 - ``extendPicklists``: picklist fields whose unknown values are added to the
   picklist (``true`` for all); otherwise an unknown value rejects the row.
+- ``join``: per field, columns whose non-empty cells are joined (with
+  ``separator``, a space by default) into that field; the columns fill nothing
+  else.
+- ``detect``: duplicate detection by similarity (``transfer/detection.py``):
+  the fields compared, the blocking fields and the threshold.
 """
 
 from __future__ import annotations
@@ -48,6 +57,10 @@ class Mapping:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     create_references: frozenset[str] = frozenset()
     extend: frozenset[str] | bool = frozenset()
+    joins: dict[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)
+    detect: tuple[str, ...] = ()
+    detect_block: tuple[str, ...] = ()
+    detect_threshold: float | None = None
 
     def extends(self, name: str) -> bool:
         return self.extend is True or (not isinstance(self.extend, bool) and name in self.extend)
@@ -65,11 +78,22 @@ class Mapping:
         extend = data.get("extendPicklists", [])
         creates = {name for name, rule in data.get("references", {}).items()
                    if rule.get("create")}
+        detect = data.get("detect", {})
+        threshold = detect.get("threshold")
+        try:
+            joins = {name: (tuple(rule["columns"]), str(rule.get("separator", " ")))
+                     for name, rule in data.get("join", {}).items()}
+        except (KeyError, TypeError):
+            raise MappingError('each join is {"columns": [...], "separator": " "}') from None
         return cls(
             columns=dict(data.get("columns", {})),
             values={k: dict(v) for k, v in data.get("values", {}).items()},
             create_references=frozenset(creates),
             extend=True if extend is True else frozenset(extend),
+            joins=joins,
+            detect=tuple(detect.get("fields", ())),
+            detect_block=tuple(detect.get("block", ())),
+            detect_threshold=None if threshold is None else float(threshold),
         )
 
 
@@ -95,9 +119,12 @@ def plan_columns(module: ModuleDef, header: list[str], mapping: Mapping
     unknown = [c for c in mapping.columns if c not in header]
     if unknown:
         raise MappingError(f"the mapping names columns the file does not have: {unknown}")
+    joined = {c for columns, _ in mapping.joins.values() for c in columns}
     plan: list[FieldDef | None] = []
     for column in header:
-        if column in mapping.columns:
+        if column in joined and column not in mapping.columns:
+            plan.append(None)
+        elif column in mapping.columns:
             target = mapping.columns[column]
             f = None if target is None else known.get(normalise(target))
             if target is not None and f is None:
@@ -107,7 +134,24 @@ def plan_columns(module: ModuleDef, header: list[str], mapping: Mapping
         else:
             plan.append(known.get(normalise(column)))
     taken = [f.name for f in plan if f is not None]
+    taken += [f.name for f, _, _ in plan_joins(module, header, mapping)]
     twice = sorted({n for n in taken if taken.count(n) > 1})
     if twice:
         raise MappingError(f"several columns fill the same field: {twice}; map one to null")
     return plan
+
+
+def plan_joins(module: ModuleDef, header: list[str], mapping: Mapping
+               ) -> list[tuple[FieldDef, list[int], str]]:
+    """For each join rule: the field, the indexes of its columns, the separator."""
+    known = _candidates(module)
+    found = []
+    for name, (columns, separator) in mapping.joins.items():
+        f = known.get(normalise(name))
+        if f is None or f.type_key not in ("text", "longtext"):
+            raise MappingError(f"join: {module.name} has no text field {name!r} to join into")
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise MappingError(f"join {name}: the file has no columns {missing}")
+        found.append((f, [header.index(c) for c in columns], separator))
+    return found

@@ -8,8 +8,10 @@ from typing import IO, Any
 
 from defalto_gql.transfer import csvfiles
 
-# Problems kept in memory for the report; the rejects file holds every one.
+# Problems and duplicates kept in memory for the report; the rejects and
+# duplicates files hold every one.
 MAX_KEPT_PROBLEMS = 1000
+MAX_KEPT_DUPLICATES = 1000
 
 
 @dataclass(frozen=True)
@@ -25,9 +27,36 @@ class RowProblem:
         return f"line {self.line}: {where}{self.reason}"
 
 
+@dataclass(frozen=True)
+class DuplicateNote:
+    """A row found to duplicate a record, and what became of it.
+
+    ``score`` is the similarity of a detected duplicate (None for an exact match);
+    a merge lists the fields it filled and those whose values differ (kept as
+    they were).
+    """
+
+    line: int
+    existing: str
+    number: str | None
+    score: float | None
+    action: str
+    filled: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "existing": self.existing, "recordNumber": self.number,
+                "score": self.score, "action": self.action, "filled": list(self.filled),
+                "conflicts": list(self.conflicts)}
+
+
 @dataclass
 class ImportReport:
-    """Every row accounted for: rows == created + updated + skipped + rejected."""
+    """Every row accounted for: rows == created + updated + merged + skipped + rejected.
+
+    ``detected`` counts the duplicates found by similarity (any action);
+    ``conflicted`` the merged rows with at least one value kept that differs.
+    """
 
     module: str
     dry_run: bool
@@ -36,6 +65,10 @@ class ImportReport:
     updated: int = 0
     skipped: int = 0
     rejected: int = 0
+    merged: int = 0
+    detected: int = 0
+    conflicted: int = 0
+    duplicates: list[DuplicateNote] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
     problem_count: int = 0
     ignored_columns: list[str] = field(default_factory=list)
@@ -49,11 +82,20 @@ class ImportReport:
         if room > 0:
             self.problems.extend(problems[:room])
 
+    def add_duplicate(self, note: DuplicateNote) -> None:
+        self.detected += note.score is not None
+        self.conflicted += bool(note.conflicts)
+        if len(self.duplicates) < MAX_KEPT_DUPLICATES:
+            self.duplicates.append(note)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "module": self.module, "dryRun": self.dry_run, "rows": self.rows,
-            "created": self.created, "updated": self.updated, "skipped": self.skipped,
-            "rejected": self.rejected, "problemCount": self.problem_count,
+            "created": self.created, "updated": self.updated, "merged": self.merged,
+            "skipped": self.skipped, "rejected": self.rejected, "detected": self.detected,
+            "conflicted": self.conflicted,
+            "duplicates": [note.as_dict() for note in self.duplicates],
+            "problemCount": self.problem_count,
             "problems": [{"line": p.line, "column": p.column, "reason": p.reason}
                          for p in self.problems],
             "ignoredColumns": self.ignored_columns, "mappedColumns": self.mapped_columns,
@@ -75,6 +117,24 @@ class RejectsWriter:
         reasons = "; ".join(f"{p.column}: {p.reason}" if p.column else p.reason
                             for p in problems)
         self.csv.writerow([*padded, line, reasons])
+
+    def close(self) -> None:
+        self.out.close()
+
+
+class DuplicatesWriter:
+    """Every duplicate found, as CSV: line, record, score, action, fields filled or kept."""
+
+    HEADER = ("line", "existing_id", "record_number", "score", "action", "filled", "conflicts")
+
+    def __init__(self, path: Path) -> None:
+        self.out: IO[str] = path.open("w", encoding="utf-8", newline="")
+        self.csv = csvfiles.writer(self.out, list(self.HEADER))
+
+    def write(self, note: DuplicateNote) -> None:
+        score = "" if note.score is None else f"{note.score:.3f}"
+        self.csv.writerow([note.line, note.existing, note.number or "", score, note.action,
+                           ";".join(note.filled), ";".join(note.conflicts)])
 
     def close(self) -> None:
         self.out.close()

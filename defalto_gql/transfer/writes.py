@@ -1,0 +1,138 @@
+"""The writing half of an import: validate a batch's rows, then create, update or merge.
+
+``BatchWrites`` is a part of ``Importer`` kept in its own module; it reads the
+importer's context, options and report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from defalto_gql.errors import BadUserInput, DefaltoError, FieldProblem
+from defalto_gql.metadata.model import ModuleDef
+from defalto_gql.records import writing
+from defalto_gql.records.context import RecordContext
+from defalto_gql.records.validation import column_values
+from defalto_gql.transfer.merging import merge
+from defalto_gql.transfer.options import ImportOptions, Row
+from defalto_gql.transfer.reports import DuplicateNote, DuplicatesWriter, ImportReport
+
+# What a duplicate row became, by the on-duplicate choice.
+ACTIONS = {"skip": "skipped", "update": "updated", "merge": "merged"}
+
+
+class BatchWrites:
+    """Validating and writing the rows of one batch (mixed into ``Importer``)."""
+
+    ctx: RecordContext
+    module: ModuleDef
+    options: ImportOptions
+    report: ImportReport
+    columns: dict[str, str]
+    planned: dict[str, set[str]]
+    dry_keys: set[tuple[Any, ...]]
+    notes: DuplicatesWriter | None
+
+    def _sort(self, batch: list[Row]) -> tuple[list[Row], list[Row]]:
+        """Validate each row; returns the rows to create and the duplicates to change."""
+        module = self._validating_module()
+        mode = self.options.on_duplicate
+        creates: list[Row] = []
+        updates: list[Row] = []
+        for row in batch:
+            duplicate = row.existing is not None or (
+                self.options.dry_run and row.key is not None and row.key in self.dry_keys)
+            if not row.problems and duplicate and mode == "skip":
+                self.report.skipped += 1
+                self._note(row)
+                continue
+            data = row.data
+            if duplicate and mode == "merge" and not row.problems:
+                data, filled, conflicts = merge(module, row)
+                row.fill, row.filled, row.conflicts = data, tuple(filled), tuple(conflicts)
+            problems: list[FieldProblem] = []
+            column_values(module, dict(data), creating=not duplicate, row=None,
+                          problems=problems, rights=self.ctx.rights)
+            for problem in problems:
+                row.fail(self.columns.get(problem.field, problem.field), problem.message)
+            if row.problems:
+                continue
+            (updates if duplicate else creates).append(row)
+            if self.options.dry_run and row.key is not None:
+                self.dry_keys.add(row.key)
+        return creates, updates
+
+    def _validating_module(self) -> ModuleDef:
+        """The module as validation should see it: with a dry run's planned picklist values."""
+        if not self.planned:
+            return self.module
+        fields = tuple(
+            dataclasses.replace(f, picklist=f.picklist + tuple(sorted(
+                self.planned[f.name] - set(f.picklist))))
+            if f.name in self.planned else f
+            for f in self.module.fields)
+        return dataclasses.replace(self.module, fields=fields)
+
+    def _note(self, row: Row) -> None:
+        """Report a duplicate row that was skipped, updated or merged."""
+        note = DuplicateNote(row.line, row.existing or "an earlier row of the file",
+                             row.number, row.score, ACTIONS[self.options.on_duplicate],
+                             row.filled, row.conflicts)
+        self.report.add_duplicate(note)
+        if self.notes:
+            self.notes.write(note)
+
+    async def _write(self, creates: list[Row], updates: list[Row]) -> None:
+        merging = self.options.on_duplicate == "merge"
+        if not self.options.dry_run:
+            await self._create(creates)
+        else:
+            self.report.created += len(creates)
+        for row in updates:
+            data = row.fill if merging and row.fill is not None else row.data
+            if data and not self.options.dry_run:
+                assert row.existing is not None
+                try:
+                    await writing.update_one(self.ctx, self.module.name, row.existing, data)
+                except BadUserInput as exc:
+                    self._blame([row], exc)
+                    continue
+                except DefaltoError as exc:
+                    row.fail(exc.field, exc.message)
+                    continue
+            if merging:
+                self.report.merged += 1
+            else:
+                self.report.updated += 1
+            self._note(row)
+
+    async def _create(self, rows: list[Row]) -> None:
+        # A database-level clash (a unique value) fails the whole statement:
+        # the rows it names are rejected and the rest tried again, once.
+        for attempt in range(2):
+            if not rows:
+                return
+            try:
+                await writing.create_many(self.ctx, self.module.name, [r.data for r in rows])
+                self.report.created += len(rows)
+                return
+            except BadUserInput as exc:
+                blamed = self._blame(rows, exc)
+                if attempt or not blamed:
+                    for row in rows:
+                        if not row.problems:
+                            row.fail(None, f"not written: {exc.message}")
+                    return
+                rows = [r for r in rows if not r.problems]
+
+    def _blame(self, rows: list[Row], exc: BadUserInput) -> bool:
+        """Attach an error's per-row problems to the rows; False when it names none."""
+        blamed = False
+        for problem in exc.problems:
+            index = problem.row if problem.row is not None else (0 if len(rows) == 1 else None)
+            if index is None or index >= len(rows):
+                continue
+            rows[index].fail(self.columns.get(problem.field, problem.field), problem.message)
+            blamed = True
+        return blamed
