@@ -10,12 +10,15 @@ import os
 from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from defalto_gql.transfer.importing import Importer, ImportOptions
 from defalto_gql.transfer.mapping import Mapping
 from defalto_gql.transfer.reports import ImportReport
+from defalto_gql.transfer.userrules import UserRules
+from defalto_gql.transfer.users import UserImporter, UserImportOptions
 from tests.conftest import Api
 from tests.transfer.conftest import run_import
 
@@ -47,7 +50,11 @@ async def import_maven(api: Api, maven: Path) -> dict[str, ImportReport]:
                                 on_duplicate="update" if update else "skip")
         return await Importer(api.runtime, module, options).run(maven / file)
 
+    # Agents first: a deal's owner is its sales agent, found by name.
+    teams = UserImportOptions(rules=UserRules.load(MAPPINGS / "maven-users.json"),
+                              match=("email",))
     return {
+        "users": await UserImporter(api.runtime, teams).run(maven / "sales_teams.csv"),
         "products": await run("Product", "products.csv", "maven-products.json"),
         "accounts": await run("Account", "accounts.csv", "maven-accounts.json"),
         "parents": await run("Account", "accounts.csv", "maven-account-parents.json", True),
@@ -116,7 +123,9 @@ async def test_without_the_product_rule_the_misspelt_product_rows_are_reported(a
                      mapping={"columns": {"series": None, "product": "name",
                                           "sales_price": "unitPrice"}})
     rules = Mapping.load(MAPPINGS / "maven-deals.json")
-    mapping = {"columns": rules.columns, "values": {"stage": rules.values["stage"]},
+    # Agents are not imported here either: the owner column is left out.
+    mapping = {"columns": {**rules.columns, "sales_agent": None},
+               "values": {"stage": rules.values["stage"]},
                "extendPicklists": ["stage"]}
     pipeline = read(maven / "sales_pipeline.csv")
 
@@ -130,3 +139,73 @@ async def test_without_the_product_rule_the_misspelt_product_rows_are_reported(a
     assert report.rejected == named
     reasons = [p.reason for p in report.problems if p.column == "product"]
     assert reasons and reasons[0] == "no Product has the name or record number 'GTXPro'"
+
+
+async def maven_people(api: Api) -> dict[str, dict[str, Any]]:
+    """The users the Maven mapping made (their addresses are under its .invalid domain)."""
+    found = await api.query("{ users { id email name manager office } }")
+    return {u["name"]: u for u in found["users"] if u["email"].endswith("@maven-crm.invalid")}
+
+
+async def won_by_owner(api: Api) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    after = None
+    while True:
+        page = (await api.query(
+            """query($after: String) { deals(filter: {stage: {eq: "Closed Won"}}, first: 500,
+               after: $after) { pageInfo { hasNextPage endCursor }
+               edges { node { amount { amount } ownerId } } } }""",
+            {"after": after}))["deals"]
+        for edge in page["edges"]:
+            totals[edge["node"]["ownerId"]] += Decimal(edge["node"]["amount"]["amount"])
+        if not page["pageInfo"]["hasNextPage"]:
+            return dict(totals)
+        after = page["pageInfo"]["endCursor"]
+
+
+async def test_maven_agents_become_users_who_own_their_deals(api: Api) -> None:
+    maven = realdata()
+    teams = read(maven / "sales_teams.csv")
+    pipeline = read(maven / "sales_pipeline.csv")
+
+    # When the set is imported, the agents first
+    reports = await import_maven(api, maven)
+
+    # Then every agent is a user (made now, or by an earlier test: users outlive tests),
+    # and so is every manager, though managers have no row of their own
+    users = reports["users"]
+    assert users.rejected == 0 and users.created + users.skipped == len(teams) == 35
+    assert reports["deals"].rejected == 0
+    people = await maven_people(api)
+    managers = {r["manager"] for r in teams}
+    assert set(people) == {r["sales_agent"] for r in teams} | managers
+    assert (len(people), len(managers)) == (41, 6)
+
+    # And each agent reports to their manager and works from their office
+    names = {u["email"]: name for name, u in people.items()}
+    for row in teams:
+        agent = people[row["sales_agent"]]
+        assert (names[agent["manager"]], agent["office"]) == \
+            (row["manager"], row["regional_office"])
+    assert all((people[m]["manager"], people[m]["office"]) == (None, None) for m in managers)
+
+    # And the deals per agent and the won value per regional office match the CSV's totals
+    per_agent = Counter(r["sales_agent"] for r in pipeline)
+    aliases = " ".join(
+        f'a{i}: deals(filter: {{ownerId: {{eq: "{people[r["sales_agent"]]["id"]}"}}}}) '
+        "{ totalCount }" for i, r in enumerate(teams))
+    counts = await api.query(f"{{ {aliases} }}")
+    assert [counts[f"a{i}"]["totalCount"] for i in range(len(teams))] == \
+        [per_agent[r["sales_agent"]] for r in teams]
+    assert sum(1 for r in teams if not per_agent[r["sales_agent"]]) == 5
+    office = {r["sales_agent"]: r["regional_office"] for r in teams}
+    expected: dict[str, Decimal] = defaultdict(Decimal)
+    for row in pipeline:
+        if row["deal_stage"] == "Won":
+            expected[office[row["sales_agent"]]] += Decimal(row["close_value"])
+    office_by_id = {u["id"]: u["office"] for u in people.values()}
+    found: dict[str, Decimal] = defaultdict(Decimal)
+    for owner, value in (await won_by_owner(api)).items():
+        found[office_by_id[owner]] += value
+    assert found == expected
+
