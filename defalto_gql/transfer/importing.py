@@ -117,6 +117,8 @@ class Importer(BatchWrites):
             self.ctx.rights.check_writable(self.module.name, f.name, input_name(f))
             joined = [self.header[i] for i in indexes]
             self.report.mapped_columns.update(dict.fromkeys(joined, f.name))
+            self.report.ignored_columns = [c for c in self.report.ignored_columns
+                                           if c not in joined]
             self.columns[f.name] = " + ".join(joined)
         filled = [*self.plan, *(f for f, _, _ in self.joins)]
         self.match = match_fields(self.module, self.options.match, filled)
@@ -157,8 +159,9 @@ class Importer(BatchWrites):
         for index, f in enumerate(self.plan):
             if f is None or index >= len(cells):
                 continue
-            text = csvfiles.unprotect(cells[index])
-            if not text.strip():
+            # Spaces around a cell are layout, not data (Febrl writes ", waller").
+            text = csvfiles.unprotect(cells[index].strip())
+            if not text:
                 continue
             text = self.options.mapping.values.get(f.name, {}).get(text.strip(), text)
             try:

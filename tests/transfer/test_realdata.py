@@ -1,4 +1,4 @@
-"""The Maven CRM sales set, imported with the documented mappings and checked through GraphQL.
+"""The real data sets, imported with the documented mappings and checked through GraphQL.
 
 Totals are computed here from the CSV files themselves, independently of the importer.
 """
@@ -209,3 +209,117 @@ async def test_maven_agents_become_users_who_own_their_deals(api: Api) -> None:
         found[office_by_id[owner]] += value
     assert found == expected
 
+
+# The Datablist and Febrl sets: Datablist into accounts, contacts and leads;
+# Febrl into contacts with duplicate detection, scored against its rec_id truth.
+
+def realdata_set(name: str, probe: str) -> Path:
+    found = Path(os.environ.get("DEFALTO_REALDATA_DIR", REPO.parent / "shared" / "realdata"))
+    if not found.is_dir():
+        found = Path("/work/shared/realdata")
+    if not (found / name / probe).is_file():
+        pytest.skip(f"the {name} set is not in {found}; set DEFALTO_REALDATA_DIR")
+    return found / name
+
+
+async def test_the_datablist_samples_import_and_a_second_run_creates_nothing(api: Api) -> None:
+    folder = realdata_set("datablist-sample-csv", "leads-100.csv")
+    runs = [("Account", "organizations-100.csv", "datablist-organizations.json", "name"),
+            ("Contact", "people-1000.csv", "datablist-people.json", "email"),
+            ("Lead", "leads-100.csv", "datablist-leads.json", "email")]
+
+    async def run_all() -> list[ImportReport]:
+        return [await Importer(api.runtime, module, ImportOptions(
+            mapping=Mapping.load(MAPPINGS / mapping), match=(match,))).run(folder / file)
+            for module, file, mapping, match in runs]
+
+    first = await run_all()
+    again = await run_all()
+
+    assert [(r.created, r.rejected) for r in first] == [(100, 0), (1000, 0), (100, 0)]
+    assert [r.skipped for r in again] == [100, 1000, 100]
+    leads = read(folder / "leads-100.csv")
+    # Quoted commas and picklist values with parentheses arrive intact
+    company = next(r["Company"] for r in leads if "," in r["Company"])
+    found = await api.query('query($c: String!) { leads(filter: {company: {eq: $c}}) '
+                            "{ totalCount } }", {"c": company})
+    assert found["leads"]["totalCount"] == sum(r["Company"] == company for r in leads)
+    seo = sum(r["Source"] == "Organic Search (SEO)" for r in leads)
+    found = await api.query('{ leads(filter: {source: {eq: "Organic Search (SEO)"}}) '
+                            "{ totalCount } }")
+    assert found["leads"]["totalCount"] == seo
+
+
+def febrl_truth(path: Path) -> tuple[dict[int, str], dict[tuple[str, ...], set[str]]]:
+    """Each line's entity (``rec-N``), and each row's imported values to the entities with them."""
+    entities: dict[int, str] = {}
+    values: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    with path.open(encoding="utf-8", newline="") as file:
+        for line, row in enumerate(csv.DictReader(file, skipinitialspace=True), start=2):
+            entity = "-".join(row["rec_id"].split("-")[:2])
+            entities[line] = entity
+            values[febrl_key(row)].add(entity)
+    return entities, values
+
+
+def febrl_key(row: dict[str, str]) -> tuple[str, ...]:
+    street = " ".join(v for v in (row["street_number"], row["address_1"]) if v)
+    born = row["date_of_birth"]
+    born = f"{born[:4]}-{born[4:6]}-{born[6:]}" if born else ""
+    return (row["given_name"], row["surname"], street, row["postcode"], born)
+
+
+async def contact_keys(api: Api) -> dict[str, tuple[str, ...]]:
+    keys: dict[str, tuple[str, ...]] = {}
+    after = None
+    while True:
+        page = (await api.query(
+            """query($after: String) { contacts(first: 500, after: $after) {
+               pageInfo { hasNextPage endCursor } edges { node { id firstName lastName
+               mailingStreet mailingPostalCode birthday } } } }""", {"after": after}))["contacts"]
+        for edge in page["edges"]:
+            n = edge["node"]
+            keys[n["id"]] = tuple(n[k] or "" for k in ("firstName", "lastName", "mailingStreet",
+                                                       "mailingPostalCode", "birthday"))
+        if not page["pageInfo"]["hasNextPage"]:
+            return keys
+        after = page["pageInfo"]["endCursor"]
+
+
+@pytest.mark.parametrize(("dataset", "precision", "recall"), [
+    ("dataset1", 0.99, 0.93), ("dataset3", 0.99, 0.93)])
+async def test_febrl_duplicates_are_detected_against_the_rec_id_truth(
+    api: Api, tmp_path: Path, dataset: str, precision: float, recall: float
+) -> None:
+    path = realdata_set("febrl-synthetic-people", "dataset1.csv") / f"{dataset}.csv"
+    notes = tmp_path / "duplicates.csv"
+    options = ImportOptions(mapping=Mapping.load(MAPPINGS / "febrl-people.json"),
+                            duplicates=notes)
+
+    report = await Importer(api.runtime, "Contact", options).run(path)
+
+    # Every row is accounted for; rejected rows lack a surname or have an impossible date
+    assert report.rows == report.created + report.skipped + report.rejected
+    rejected = {p.line for p in report.problems}
+    assert len(rejected) == report.rejected
+    assert {p.column for p in report.problems} <= {"surname", "date_of_birth"}
+
+    # The truth: a row duplicates when an earlier written row has its rec-N
+    entities, values = febrl_truth(path)
+    seen: set[str] = set()
+    expected = set()
+    for line, entity in sorted(entities.items()):
+        if line in rejected:
+            continue
+        if entity in seen:
+            expected.add(line)
+        seen.add(entity)
+    with notes.open(encoding="utf-8", newline="") as file:
+        found = {int(r["line"]): r["existing_id"] for r in csv.DictReader(file)}
+    assert len(found) == report.detected == report.skipped
+
+    # A detected row is right when the record it names was written from a row of its rec-N
+    keys = await contact_keys(api)
+    right = sum(entities[line] in values[keys[ident]] for line, ident in found.items())
+    assert right / len(found) >= precision
+    assert len(expected & set(found)) / len(expected) >= recall
