@@ -56,7 +56,10 @@ async def create_many(
         await check_references(ctx, conn, module, rows, problems, numbered)
         raise_problems(problems)
         with translated(module, items):
-            result = await conn.execute(table.insert().values(full).returning(table))
+            # executemany: SQLAlchemy compiles the INSERT once per column set (cached)
+            # and sends the rows as multi-row VALUES pages, returned in input order.
+            result = await conn.execute(
+                table.insert().returning(table, sort_by_parameter_order=True), full)
             created = [ctx.to_record(module_name, r) for r in result.mappings()]
     logger.debug("records created", extra={"module_name": module_name, "count": len(created)})
     return created
