@@ -7,6 +7,7 @@ whole change commits or rolls back as one.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -272,7 +273,7 @@ async def create_field(
 
 
 def _default_columns(f: FieldDef, values: list[str], default: Any) -> dict[str, Any]:
-    f = FieldDef(**{**f.__dict__, "picklist": tuple(values)})
+    f = dataclasses.replace(f, picklist=tuple(values))
     try:
         columns: dict[str, Any] = f.type.write(f, f.type.from_json(f, default))
     except (ValueError, TypeError, AttributeError) as exc:
@@ -284,7 +285,7 @@ async def _backfill(
     conn: AsyncConnection, table: str, f: FieldDef, values: list[str], default: Any
 ) -> None:
     """Give a default value to the records that already exist."""
-    f = FieldDef(**{**f.__dict__, "picklist": tuple(values)})
+    f = dataclasses.replace(f, picklist=tuple(values))
     columns = _default_columns(f, values, default)
     target = sa.table(table, *(sa.column(c) for c in columns))
     await conn.execute(target.update().values(

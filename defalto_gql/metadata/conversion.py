@@ -8,6 +8,7 @@ unless told to clear them. All of it happens in the caller's transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -123,7 +124,7 @@ async def convert_field(
     old = field_def(mod, row)
     picklist = [v for (v,) in await conn.exec_driver_sql(
         "SELECT value FROM dg_picklist_values WHERE field_id = $1 ORDER BY position", (old.id,))]
-    old = FieldDef(**{**old.__dict__, "picklist": tuple(picklist)})
+    old = dataclasses.replace(old, picklist=tuple(picklist))
     if to_type not in FIELD_TYPES or to_type not in ALLOWED.get(old.type_key, set()):
         raise BadUserInput(f"a {old.type_key} field cannot become {to_type!r}", field="type")
 

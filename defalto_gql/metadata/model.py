@@ -47,8 +47,9 @@ class FieldDef:
     def writable(self) -> bool:
         return not self.read_only and self.type.writable
 
-    @property
+    @cached_property
     def type(self) -> FieldType:
+        # Asked for several times per value written; the registry never changes.
         from defalto_gql.metadata.fieldtypes import field_type
 
         return field_type(self.type_key)

@@ -7,6 +7,7 @@ writes, so a bad row means nothing is written.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,9 +48,10 @@ async def create_many(
     raise_problems(problems)
     columns = sorted({c for row in rows for c in row})
     owner = ctx.user_id
+    # Ids are made here, so the rows can come back in any order and still be matched.
     full = [
-        {**{c: row.get(c) for c in columns}, "created_by": owner, "updated_by": owner,
-         "owner_id": row.get("owner_id", owner)}
+        {**{c: row.get(c) for c in columns}, "id": str(uuid.uuid4()), "created_by": owner,
+         "updated_by": owner, "owner_id": row.get("owner_id", owner)}
         for row in rows
     ]
     async with ctx.engine.begin() as conn:
@@ -57,10 +59,10 @@ async def create_many(
         raise_problems(problems)
         with translated(module, items):
             # executemany: SQLAlchemy compiles the INSERT once per column set (cached)
-            # and sends the rows as multi-row VALUES pages, returned in input order.
-            result = await conn.execute(
-                table.insert().returning(table, sort_by_parameter_order=True), full)
-            created = [ctx.to_record(module_name, r) for r in result.mappings()]
+            # and sends the rows as pages of multi-row VALUES.
+            result = await conn.execute(table.insert().returning(table), full)
+            by_id = {str(r["id"]): r for r in result.mappings()}
+            created = [ctx.to_record(module_name, by_id[row["id"]]) for row in full]
     logger.debug("records created", extra={"module_name": module_name, "count": len(created)})
     return created
 
