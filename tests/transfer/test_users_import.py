@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import json
+import subprocess
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,8 @@ from defalto_gql.transfer.mapping import MappingError
 from defalto_gql.transfer.reports import ImportReport
 from defalto_gql.transfer.userrules import UserRules, derive_email
 from defalto_gql.transfer.users import UserImporter, UserImportOptions
-from tests.conftest import Api
+from tests.conftest import Api, drop_database, scratch_database
+from tests.processes import DEFALTO, environment
 from tests.transfer.conftest import csv_file
 
 
@@ -232,3 +236,37 @@ def test_derived_addresses_drop_accents_case_and_punctuation() -> None:
         "zoe.o.brien.smith@acme.invalid"
     with pytest.raises(ValueError, match="no letters or digits"):
         derive_email("—", "acme.invalid")
+
+
+@pytest.fixture
+async def scratch_url(server_url: str) -> AsyncIterator[str]:
+    url = await scratch_database(server_url)
+    yield url
+    await drop_database(server_url, url)
+
+
+def test_the_command_imports_users_as_an_administrator_only(scratch_url: str, tmp_path: Path
+                                                            ) -> None:
+    env = environment(DEFALTO_DATABASE_URL=scratch_url)
+    path = csv_file(tmp_path, "agent,manager,office\nAl One,Bo Two,East\nCy Three,,\n")
+    mapping = tmp_path / "users.json"
+    mapping.write_text(json.dumps(rules("example.invalid")), encoding="utf-8")
+    rep = subprocess.run([DEFALTO, "user", "create", "--email", "rep@example.com", "--name",
+                          "Rep", "--password-stdin"], input="rep-password-1\n", env=env,
+                         capture_output=True, text=True, timeout=180, check=False)
+    assert rep.returncode == 0, rep.stderr
+    command = [DEFALTO, "import", "users", str(path), "--mapping", str(mapping), "--match",
+               "email", "--no-progress"]
+
+    def run(*more: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*command, *more], env=env, capture_output=True, text=True,
+                              timeout=180, check=False)
+
+    refused, first, again = run("--as", "rep@example.com"), run(), run()
+
+    assert refused.returncode == 2 and "error: only administrators import users" in \
+        refused.stderr
+    assert first.returncode == 0, first.stderr
+    assert "User: 2 rows read; 2 were created" in first.stderr
+    assert "1 User records were created for references" in first.stderr
+    assert again.returncode == 0 and "2 skipped as duplicates" in again.stderr
