@@ -114,11 +114,12 @@ async def multipart_params(request: Request, limit: int) -> tuple[dict[str, Any]
     return operations, form
 
 
-FILE_NAMES = {"export": "export", "rejects": "rejected rows"}
+FILE_NAMES = {"export": "export", "rejects": "rejected rows", "duplicates": "duplicates found"}
 
 
 async def download(request: Request) -> Response:
-    """GET /transfers/{id}/{export|rejects}: a job's file, for its user or an administrator."""
+    """GET /transfers/{id}/{export|rejects|duplicates}: a job's file, for its user or an
+    administrator."""
     runtime = request.app.state.runtime
     kind = request.path_params["kind"]
     job_id = request.path_params["job_id"]
@@ -136,7 +137,7 @@ async def download(request: Request) -> Response:
             row = None
         if row is None or kind not in FILE_NAMES or not await jobs.has_file(conn, job_id, kind):
             return JSONResponse({"error": "there is no such file"}, 404)
-    name = row["file_name"] if kind == "export" else f"rejected-{row['file_name']}"
+    name = row["file_name"] if kind == "export" else f"{kind}-{row['file_name']}"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "file.csv"
     return StreamingResponse(
         jobs.file_chunks(runtime.engine, job_id, kind), media_type="text/csv; charset=utf-8",

@@ -40,8 +40,12 @@ class ImportResult:
     rows: int = strawberry.field(description="Rows read.")
     created: int
     updated: int
+    merged: int = strawberry.field(description="Duplicates whose empty fields were filled.")
     skipped: int = strawberry.field(description="Rows skipped as duplicates.")
     rejected: int
+    detected: int = strawberry.field(description="Duplicates found by similarity (detect).")
+    conflicted: int = strawberry.field(
+        description="Merged rows with a value that differs from the record's (kept).")
     problemCount: int = strawberry.field(description="Problems found (a row can have several).")
     problems: list[ImportProblem] = strawberry.field(
         description="The first 1,000 problems; the rejects file holds every rejected row.")
@@ -70,6 +74,9 @@ class TransferJob:
     rejectsUrl: str | None = strawberry.field(
         description="The rejected rows as CSV, with line and reason columns, when there are "
                     "any: GET it with the Authorization header.")
+    duplicatesUrl: str | None = strawberry.field(
+        description="Every duplicate found (line, record, score, action, fields filled or "
+                    "in conflict) as CSV, when there are any.")
 
 
 @strawberry.type(description="Import mapping rules saved under a name, for one module.")
@@ -88,7 +95,18 @@ class ImportJobInput:
                                                description="A saved mapping's name.")
     match: list[str] | None = strawberry.field(
         default=None, description="Fields that identify a duplicate (email, name ...).")
-    onDuplicate: str = strawberry.field(default="skip", description="skip or update.")
+    onDuplicate: str = strawberry.field(
+        default="skip", description="skip, update (the row's values win) or merge (empty "
+                                    "fields of the record are filled; its values are kept).")
+    detect: list[str] | None = strawberry.field(
+        default=None, description="Fields compared by similarity to find duplicates with "
+                                  "typos (names, street, birthday ...).")
+    detectBlock: list[str] | None = strawberry.field(
+        default=None, description="Fields whose equal value makes a record a candidate "
+                                  "(default: the detect fields).")
+    detectThreshold: float | None = strawberry.field(
+        default=None, description="Similarity from which a candidate is a duplicate, above 0 "
+                                  "and at most 1 (default 0.8).")
     dryRun: bool = strawberry.field(default=False, description="Report only; write nothing.")
     encoding: str | None = strawberry.field(
         default=None, description="utf-8 (default, with or without BOM) or e.g. cp1252.")
@@ -104,7 +122,9 @@ def _job(row: Any, generated_url: str = "/transfers") -> TransferJob:
     if row["kind"] == "import" and report is not None:
         result = ImportResult(
             rows=report["rows"], created=report["created"], updated=report["updated"],
-            skipped=report["skipped"], rejected=report["rejected"],
+            merged=report.get("merged", 0), skipped=report["skipped"],
+            rejected=report["rejected"], detected=report.get("detected", 0),
+            conflicted=report.get("conflicted", 0),
             problemCount=report["problemCount"],
             problems=[ImportProblem(line=p["line"], column=p["column"], reason=p["reason"])
                       for p in report["problems"]],
@@ -119,6 +139,8 @@ def _job(row: Any, generated_url: str = "/transfers") -> TransferJob:
         finishedAt=row["finished_at"], result=result,
         fileUrl=f"{base}/export" if done and row["kind"] == "export" else None,
         rejectsUrl=f"{base}/rejects" if done and report and report.get("rejected") else None,
+        duplicatesUrl=f"{base}/duplicates" if done and report and report.get("duplicates")
+        else None,
     )
 
 

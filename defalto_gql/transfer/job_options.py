@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from defalto_gql.errors import BadUserInput, Conflict, NotFound
 from defalto_gql.metadata.model import ModuleDef
 from defalto_gql.transfer.importing import ON_DUPLICATE, ImportOptions
-from defalto_gql.transfer.mapping import Mapping, normalise
+from defalto_gql.transfer.mapping import Mapping, MappingError, normalise
 
-RULE_KEYS = {"columns", "values", "references", "extendPicklists"}
+RULE_KEYS = {"columns", "values", "references", "extendPicklists", "join", "detect"}
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-1", "iso-8859-15",
              "windows-1252", "utf-16")
 
@@ -55,6 +55,24 @@ def check_rules(module: ModuleDef, rules: Any) -> dict[str, Any]:
             raise _problem(f"{key} must map field names to objects")
         for name in section:
             field_named(name, key)
+    joins = rules.get("join", {})
+    if not isinstance(joins, dict) or not all(isinstance(v, dict) for v in joins.values()):
+        raise _problem('join must map field names to {"columns": [...], "separator": " "}')
+    for name in joins:
+        field_named(name, "join")
+    detect = rules.get("detect", {})
+    if not isinstance(detect, dict):
+        raise _problem('detect must be {"fields": [...], "block": [...], "threshold": 0.8}')
+    for key in ("fields", "block"):
+        names = detect.get(key, [])
+        if not isinstance(names, list):
+            raise _problem(f"detect.{key} must be a list of field names")
+        for name in names:
+            field_named(name, f"detect.{key}")
+    try:
+        ImportOptions(mapping=Mapping.from_dict(rules)).check()
+    except (MappingError, TypeError, ValueError, AttributeError) as exc:
+        raise _problem(str(exc)) from None
     extend = rules.get("extendPicklists", [])
     if extend is not True:
         if not isinstance(extend, list):
@@ -130,11 +148,23 @@ def check_options(module: ModuleDef, given: dict[str, Any]) -> dict[str, Any]:
     delimiter = given.get("delimiter")
     if delimiter is not None and delimiter not in ("tab", "\t") and len(delimiter) != 1:
         raise BadUserInput("the delimiter is one character or 'tab'", field="delimiter")
+    names = {normalise(f.name) for f in module.fields} | {normalise(f.label)
+                                                          for f in module.fields}
+    for key in ("match", "detect", "detectBlock"):
+        for name in given.get(key) or ():
+            if normalise(name) not in names:
+                raise BadUserInput(f"{module.name} has no field {name!r}", field=key)
+    threshold = given.get("detectThreshold")
+    if threshold is not None and not 0 < threshold <= 1:
+        raise BadUserInput("detectThreshold is above 0 and at most 1",
+                           field="detectThreshold")
+    if given.get("detectBlock") and not given.get("detect"):
+        raise BadUserInput("detectBlock needs detect fields", field="detectBlock")
     return given
 
 
 async def import_options(engine: AsyncEngine, module: str, given: dict[str, Any], *,
-                         rejects: Path) -> ImportOptions:
+                         rejects: Path, duplicates: Path) -> ImportOptions:
     """ImportOptions for a job, with its saved mapping read now."""
     rules = given.get("mapping") or {}
     if given.get("mappingName"):
@@ -146,4 +176,6 @@ async def import_options(engine: AsyncEngine, module: str, given: dict[str, Any]
         on_duplicate=given.get("onDuplicate") or "skip", dry_run=bool(given.get("dryRun")),
         encoding=given.get("encoding"), delimiter="\t" if delimiter == "tab" else delimiter,
         day_first=bool(given.get("dayFirst")), rejects=rejects,
+        detect=tuple(given.get("detect") or ()), detect_block=tuple(given.get("detectBlock") or ()),
+        detect_threshold=given.get("detectThreshold"), duplicates=duplicates,
     )

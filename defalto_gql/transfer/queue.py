@@ -161,10 +161,11 @@ class _Progress:
 async def _import(runtime: Runtime, row: Any, folder: Path) -> dict[str, Any]:
     job_id = row["id"]
     source, rejects = folder / "upload.csv", folder / "rejects.csv"
+    duplicates = folder / "duplicates.csv"
     await jobs.save_to(runtime.engine, job_id, "upload", source)
     policy = await _policy(runtime, row)
     options = await import_options(runtime.engine, row["module"], jobs.decode(row["options"]),
-                                   rejects=rejects)
+                                   rejects=rejects, duplicates=duplicates)
     importer = Importer(runtime, row["module"], options, policy)
     progress = _Progress(runtime, job_id)
     follower = asyncio.create_task(progress.follow())
@@ -177,6 +178,8 @@ async def _import(runtime: Runtime, row: Any, folder: Path) -> dict[str, Any]:
     await progress.flush()
     if report.rejected:
         await jobs.store_path(runtime.engine, job_id, "rejects", rejects)
+    if report.duplicates and duplicates.exists():
+        await jobs.store_path(runtime.engine, job_id, "duplicates", duplicates)
     return report.as_dict()
 
 

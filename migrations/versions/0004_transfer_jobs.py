@@ -74,10 +74,10 @@ def upgrade() -> None:
         "dg_transfer_files",
         sa.Column("job_id", UUID, sa.ForeignKey("dg_transfer_jobs.id", ondelete="CASCADE"),
                   primary_key=True),
-        sa.Column("kind", sa.String(8), primary_key=True),
+        sa.Column("kind", sa.String(12), primary_key=True),
         sa.Column("seq", sa.Integer, primary_key=True),
         sa.Column("chunk", sa.LargeBinary, nullable=False),
-        sa.CheckConstraint("kind IN ('upload', 'rejects', 'export')",
+        sa.CheckConstraint("kind IN ('upload', 'rejects', 'duplicates', 'export')",
                            name="dg_transfer_files_kind"),
     )
     _run_script(SchemaManager.get_schema())

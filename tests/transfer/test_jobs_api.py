@@ -15,7 +15,8 @@ import pytest
 from tests.conftest import Api, sign_in
 
 JOB = ("id kind module status fileName rowsDone bytesDone bytesTotal error fileUrl rejectsUrl "
-       "result { rows created updated skipped rejected problemCount "
+       "duplicatesUrl result { rows created updated merged skipped rejected detected "
+       "conflicted problemCount "
        "problems { line column reason } details }")
 START_IMPORT = ("mutation($m: String!, $f: Upload!, $o: ImportJobInput) { "
                 f"startImport(module: $m, file: $f, options: $o) {{ {JOB} }} }}")
@@ -159,6 +160,36 @@ async def test_a_saved_mapping_is_listed_and_reused_by_name(api: Api) -> None:
     assert deleted["deleteImportMapping"] is True
 
 
+async def test_a_job_detects_duplicates_with_typos_and_merges_them(api: Api) -> None:
+    # Given a contact on file, without a city
+    await api.query('mutation { createContact(data: {firstName: "Deakin", '
+                    'lastName: "Sondergeld", birthday: "1960-02-10"}) { id } }')
+
+    # When a file holds the same person with a typo and a city, imported with detection
+    text = "given_name, surname, date_of_birth, suburb\n" \
+           "deakin, sondergeldt, 19600210, canterbury\nmitchell, green, 19560409, cleveland\n"
+    options = {"mapping": {"columns": {"given_name": "firstName", "surname": "lastName",
+                                       "date_of_birth": "birthday",
+                                       "suburb": "mailingCity"}},
+               "detect": ["firstName", "lastName", "birthday"], "detectBlock": ["birthday"],
+               "detectThreshold": 0.8, "onDuplicate": "merge"}
+    done = await finished(api, (await started(api.client, text, options=options))["id"])
+
+    # Then the typo row is found and merged into the record, and the other one is created
+    assert done["status"] == "finished", done
+    result = done["result"]
+    assert (result["created"], result["merged"], result["detected"]) == (1, 1, 1)
+    (note,) = result["details"]["duplicates"]
+    assert note["line"] == 2 and note["action"] == "merged" and note["score"] >= 0.8
+    found = await api.query('{ contacts(filter: {birthday: {eq: "1960-02-10"}}) '
+                            '{ edges { node { lastName mailingCity } } } }')
+    assert [e["node"] for e in found["contacts"]["edges"]] == [
+        {"lastName": "Sondergeld", "mailingCity": "canterbury"}]
+    listed = await api.client.get(done["duplicatesUrl"])
+    assert listed.status_code == 200
+    assert "Sondergeld" in listed.text or "CON-" in listed.text
+
+
 @pytest.mark.parametrize(("rules", "fragment"), [
     ({"columns": {"a": "noSuchField"}}, "no field"),
     ({"colums": {}}, "unknown mapping keys"),
@@ -181,6 +212,12 @@ async def test_bad_mapping_rules_are_refused_with_the_rules_field(
     ({"delimiter": "::"}, "delimiter"),
     ({"mapping": {}, "mappingName": "x"}, "mapping"),
     ({"mappingName": "never saved"}, "mappingName"),
+    ({"match": ["shoeSize"]}, "match"),
+    ({"detect": ["lastName"], "detectThreshold": 1.5}, "detectThreshold"),
+    ({"detect": ["nope"]}, "detect"),
+    ({"detectBlock": ["birthday"]}, "detectBlock"),
+    ({"onDuplicate": "merge", "mapping": {"join": {"mailingStreet": "a"}}}, "rules"),
+    ({"mapping": {"detect": {"fields": ["lastName"], "threshold": 0}}}, "rules"),
 ])
 async def test_bad_import_options_fail_the_request_and_start_no_job(
     api: Api, options: dict[str, Any], field: str
