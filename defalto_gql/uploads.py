@@ -56,12 +56,12 @@ def _place(target: dict[str, Any], path: str, upload: UploadFile) -> None:
     if keys[0] != "variables" or len(keys) < 2:
         raise UploadError(f"map paths start with variables., not {path!r}")
     node: Any = target
-    for key in keys[:-1]:
-        node = node[int(key)] if isinstance(node, list) else node.get(key)
-        if node is None:
-            raise UploadError(f"map path {path!r} names nothing in operations")
-    last = keys[-1]
     try:
+        for key in keys[:-1]:
+            node = node[int(key)] if isinstance(node, list) else node.get(key)
+            if node is None:
+                raise UploadError(f"map path {path!r} names nothing in operations")
+        last = keys[-1]
         if isinstance(node, list):
             index = int(last)
             if node[index] is not None:
@@ -71,7 +71,7 @@ def _place(target: dict[str, Any], path: str, upload: UploadFile) -> None:
             if last not in node or node[last] is not None:
                 raise UploadError(f"map path {path!r} must point at a null")
             node[last] = upload
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, AttributeError, TypeError):
         raise UploadError(f"map path {path!r} names nothing in operations") from None
 
 
@@ -135,8 +135,10 @@ async def download(request: Request) -> Response:
             row = await jobs.visible_job(conn, job_id, policy.user_id, policy.is_admin)
         except NotFound:
             row = None
-        if row is None or kind not in FILE_NAMES or not await jobs.has_file(conn, job_id, kind):
+        if row is None or kind not in FILE_NAMES or not await jobs.has_file(conn, row["id"],
+                                                                             kind):
             return JSONResponse({"error": "there is no such file"}, 404)
+    job_id = row["id"]
     name = row["file_name"] if kind == "export" else f"{kind}-{row['file_name']}"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "file.csv"
     return StreamingResponse(

@@ -85,6 +85,17 @@ def _reference(module: ModuleDef, name: str) -> FieldDef | None:
     return f if f is not None and f.type_key == "reference" else None
 
 
+TEMPORAL = ("date", "datetime", "time")
+
+
+def _temporal(f: FieldDef, operand: Any) -> Any:
+    if isinstance(operand, str):
+        return f.type.parse_text(f, operand)
+    if isinstance(operand, list):
+        return [_temporal(f, item) for item in operand]
+    return operand
+
+
 def _clause(
     f: FieldDef, table: sa.Table, op: str, operand: Any, name: str | None = None
 ) -> ColumnElement[bool]:
@@ -93,6 +104,9 @@ def _clause(
             # PostgreSQL text cannot hold U+0000: such an operand matches nothing and
             # would fail in the driver.
             raise ValueError("contains a NUL character")
+        if f.type_key in TEMPORAL:
+            # A filter written as JSON (CLI, export jobs) gives dates and times as text.
+            operand = _temporal(f, operand)
         return f.type.filter_clause(f, table, op, operand)
     except ValueError as exc:
         # Named as the client wrote it: ``accountId`` rather than ``account``.

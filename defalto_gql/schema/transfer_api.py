@@ -17,7 +17,7 @@ import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 
-from defalto_gql.errors import BadUserInput
+from defalto_gql.errors import BadUserInput, Forbidden
 from defalto_gql.metadata.model import ModuleDef
 from defalto_gql.schema.inputs import plain
 from defalto_gql.transfer import jobs
@@ -157,7 +157,28 @@ def _module(info: strawberry.Info, name: str) -> ModuleDef:
     for module in snapshot.modules.values():
         if normalise(name) in (normalise(module.name), normalise(module.plural)):
             return module  # type: ignore[no-any-return]
-    raise BadUserInput(f"there is no module {name!r}", field="module")
+    raise BadUserInput(f"there is no module {name[:64]!r}", field="module")
+
+
+# Users are not a module, yet administrators import them from CSV (transfer.users).
+USERS = "User"
+
+
+def _target(info: strawberry.Info, name: str) -> ModuleDef | str:
+    """The module an import goes to, or USERS for people (administrators only)."""
+    from defalto_gql.transfer.users import is_user_import
+
+    if is_user_import(name):
+        if not info.context.records.rights.is_admin:
+            raise Forbidden("only administrators import users", field="module")
+        return USERS
+    module = _module(info, name)
+    info.context.records.rights.require(module.name, "import")
+    return module
+
+
+def _named(target: ModuleDef | str) -> str:
+    return target if isinstance(target, str) else target.name
 
 
 def _user(info: strawberry.Info) -> tuple[str, bool]:
@@ -184,24 +205,30 @@ class TransferQuery:
             rows = await jobs.recent_jobs(conn, user_id, is_admin, first, everyone)
         return [_job(r) for r in rows]
 
-    @strawberry.field(description="Saved import mappings, of one module or all.")
+    @strawberry.field(description="Saved import mappings, of one module or of every module "
+                                  "you may import into.")
     async def importMappings(self, info: strawberry.Info,
                              module: str | None = None) -> list[ImportMapping]:
         from defalto_gql.transfer import job_options
 
-        name = _module(info, module).name if module else None
+        rights = info.context.records.rights
+        if module:
+            names = [_named(_target(info, module))]
+        else:
+            names = [m for m in info.context.records.snapshot.modules
+                     if rights.allows(m, "import")] + ([USERS] if rights.is_admin else [])
         async with info.context.runtime.engine.connect() as conn:
-            return [_mapping(r) for r in await job_options.list_mappings(conn, name)]
+            return [_mapping(r) for r in await job_options.list_mappings(conn, names)]
 
 
-async def _start(info: strawberry.Info, kind: str, module: ModuleDef, file_name: str,
+async def _start(info: strawberry.Info, kind: str, module: str, file_name: str,
                  options: dict[str, Any], upload: Any = None) -> TransferJob:
     from defalto_gql.transfer.queue import enqueue
 
     runtime = info.context.runtime
     user_id = info.context.records.user_id
     async with runtime.engine.begin() as conn:
-        job_id = await jobs.create_job(conn, kind=kind, module=module.name, user_id=user_id,
+        job_id = await jobs.create_job(conn, kind=kind, module=module, user_id=user_id,
                                        file_name=file_name, options=options)
         if upload is not None:
             size = await jobs.store_file(conn, job_id, "upload", upload.file,
@@ -227,22 +254,24 @@ class TransferMutation:
                           options: ImportJobInput | None = None) -> TransferJob:
         from defalto_gql.transfer import job_options
 
-        target = _module(info, module)
+        target = _target(info, module)
         given = plain(options) if options is not None else {}
-        rights = info.context.records.rights
-        rights.require(target.name, "import")
-        rights.require(target.name, "create")
-        if given.get("onDuplicate") == "update":
-            rights.require(target.name, "edit")
-        job_options.check_options(target, given)
+        if isinstance(target, str):
+            job_options.check_user_options(given)
+        else:
+            rights = info.context.records.rights
+            rights.require(target.name, "create")
+            if given.get("onDuplicate") in ("update", "merge"):
+                rights.require(target.name, "edit")
+            job_options.check_options(target, given)
         if given.get("mappingName") is not None:
             async with info.context.runtime.engine.connect() as conn:
-                await job_options.mapping_rules(conn, target.name, given["mappingName"])
+                await job_options.mapping_rules(conn, _named(target), given["mappingName"])
         if not hasattr(file, "file"):
             raise BadUserInput("file must be an uploaded file (a multipart request)",
                                field="file")
         name = getattr(file, "filename", None) or "upload.csv"
-        return await _start(info, "import", target, name, given, upload=file)
+        return await _start(info, "import", _named(target), name, given, upload=file)
 
     @strawberry.mutation(description="Start exporting a module's records as CSV: those the "
                                      "filter selects (the API's filter language), the fields "
@@ -250,7 +279,6 @@ class TransferMutation:
     async def startExport(self, info: strawberry.Info, module: str,
                           filter: JSON | None = None, fields: list[str] | None = None,
                           bom: bool = False) -> TransferJob:
-        from defalto_gql.records.filters import build_filter
         from defalto_gql.transfer.exporting import export_fields
 
         target = _module(info, module)
@@ -259,12 +287,16 @@ class TransferMutation:
         if filter is not None and not isinstance(filter, dict):
             raise BadUserInput("filter must be an object, as in the list queries",
                                field="filter")
+        if fields is not None and (not fields or len(set(fields)) != len(fields)):
+            raise BadUserInput("fields names each field once (leave it out for all)",
+                               field="fields")
         # Checked now, so a bad filter or field fails this request, not the job.
-        build_filter(ctx, target, ctx.tables.of(target.name), filter)
         export_fields(ctx, target, fields)
+        await _probe_filter(info, target, filter)
         options = {"filter": filter, "fields": fields, "bom": bom}
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-        return await _start(info, "export", target, f"{target.plural}-{stamp}.csv", options)
+        return await _start(info, "export", target.name, f"{target.plural}-{stamp}.csv",
+                            options)
 
     @strawberry.mutation(description="Save import mapping rules under a name (replacing any "
                                      "of the same name) for everyone who imports the module.")
@@ -272,11 +304,10 @@ class TransferMutation:
                                 rules: JSON) -> ImportMapping:
         from defalto_gql.transfer import job_options
 
-        target = _module(info, module)
-        info.context.records.rights.require(target.name, "import")
-        user_id, _ = _user(info)
+        target = _target(info, module)
+        user_id, is_admin = _user(info)
         async with info.context.runtime.engine.begin() as conn:
-            row = await job_options.save_mapping(conn, target, name, rules, user_id)
+            row = await job_options.save_mapping(conn, target, name, rules, user_id, is_admin)
         return _mapping(row)
 
     @strawberry.mutation(description="Delete a saved import mapping (yours, or any as an "
@@ -284,8 +315,28 @@ class TransferMutation:
     async def deleteImportMapping(self, info: strawberry.Info, module: str, name: str) -> bool:
         from defalto_gql.transfer import job_options
 
-        target = _module(info, module)
+        target = _target(info, module)
         user_id, is_admin = _user(info)
+        job_options.no_nul(name, "name")
         async with info.context.runtime.engine.begin() as conn:
-            await job_options.delete_mapping(conn, target.name, name, user_id, is_admin)
+            await job_options.delete_mapping(conn, _named(target), name, user_id, is_admin)
         return True
+
+
+async def _probe_filter(info: strawberry.Info, module: ModuleDef, filter: Any) -> None:
+    """Run the export's filter once (one row), so a filter that cannot run fails now."""
+    from sqlalchemy.exc import DBAPIError
+
+    from defalto_gql.errors import DefaltoError
+    from defalto_gql.records.reading import ListArgs, list_records
+    from defalto_gql.transfer import job_options
+
+    job_options.no_nul(filter, "filter")
+    try:
+        await list_records(info.context.records, module.name, ListArgs(filter=filter, first=1))
+    except DefaltoError:
+        raise
+    except (DBAPIError, AttributeError, TypeError, ValueError, KeyError, IndexError):
+        raise BadUserInput("the filter does not fit the module's fields: write it as the "
+                           f"{module.plural} list query's filter argument, in JSON",
+                           field="filter") from None

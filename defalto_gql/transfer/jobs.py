@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,7 +28,8 @@ async def create_job(conn: AsyncConnection, *, kind: str, module: str, user_id: 
     job_id = (await conn.exec_driver_sql(
         "INSERT INTO dg_transfer_jobs (kind, module, user_id, file_name, options) "
         "VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING id::text",
-        (kind, module, user_id, file_name[:255], encode(options)))).scalar_one()
+        (kind, module, user_id, file_name.replace("\x00", "")[:255] or "upload.csv",
+         encode(options)))).scalar_one()
     return str(job_id)
 
 
@@ -55,7 +55,7 @@ async def file_chunks(engine: AsyncEngine, job_id: str, kind: str) -> AsyncItera
         async with engine.connect() as conn:
             chunk = (await conn.exec_driver_sql(
                 "SELECT chunk FROM dg_transfer_files WHERE job_id = $1 AND kind = $2 "
-                "AND seq = $3", (job_id, kind, seq))).scalar()
+                "AND seq = $3", (job_id.lower(), kind, seq))).scalar()
         if chunk is None:
             return
         yield bytes(chunk)
@@ -65,7 +65,7 @@ async def file_chunks(engine: AsyncEngine, job_id: str, kind: str) -> AsyncItera
 async def has_file(conn: AsyncConnection, job_id: str, kind: str) -> bool:
     found = await conn.exec_driver_sql(
         "SELECT 1 FROM dg_transfer_files WHERE job_id = $1 AND kind = $2 AND seq = 0",
-        (job_id, kind))
+        (job_id.lower(), kind))
     return found.scalar() is not None
 
 
@@ -90,7 +90,7 @@ JOB_COLUMNS = ("id::text AS id, kind, module, user_id::text AS user_id, status, 
 
 async def job_row(conn: AsyncConnection, job_id: str) -> Any:
     return (await conn.exec_driver_sql(
-        f"SELECT {JOB_COLUMNS} FROM dg_transfer_jobs WHERE id::text = $1",
+        f"SELECT {JOB_COLUMNS} FROM dg_transfer_jobs WHERE id::text = lower($1)",
         (job_id,))).mappings().first()
 
 
@@ -98,7 +98,7 @@ async def visible_job(conn: AsyncConnection, job_id: str, user_id: str, is_admin
     """The job, if it is the user's own (administrators see every job); else NotFound."""
     row = await job_row(conn, job_id)
     if row is None or not (is_admin or row["user_id"] == user_id):
-        raise NotFound(f"there is no import or export job {job_id}", field="id")
+        raise NotFound(f"there is no import or export job {job_id[:64]!r}", field="id")
     return row
 
 
@@ -127,43 +127,21 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-# Options hold filter values (dates, amounts) that JSON has no type for; they are
-# tagged on the way in and restored on the way out, so a job filters as its request did.
-_TAGS: dict[str, Any] = {
-    "$date": dt.date.fromisoformat, "$datetime": dt.datetime.fromisoformat,
-    "$time": dt.time.fromisoformat, "$decimal": Decimal,
-}
-
-
-def _tagged(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return {"$datetime": value.isoformat()}
-    if isinstance(value, dt.date):
-        return {"$date": value.isoformat()}
-    if isinstance(value, dt.time):
-        return {"$time": value.isoformat()}
-    if isinstance(value, Decimal):
-        return {"$decimal": str(value)}
-    raise TypeError(f"cannot store a {type(value).__name__} in a job's options")
+def _safe(value: Any) -> Any:
+    """JSON data PostgreSQL's jsonb can hold: it refuses the NUL character in text."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_safe(k): _safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_safe(v) for v in value]
+    return value
 
 
 def encode(value: Any) -> str:
-    return json.dumps(value, default=_tagged)
+    return json.dumps(_safe(value), default=str)
 
 
 def decode(value: Any) -> Any:
-    """Options as stored (a JSON text or already decoded), with tagged values restored."""
-    data = json.loads(value) if isinstance(value, str) else value
-    return _restore(data)
-
-
-def _restore(value: Any) -> Any:
-    if isinstance(value, dict):
-        if len(value) == 1:
-            (key, inner), = value.items()
-            if key in _TAGS and isinstance(inner, str):
-                return _TAGS[key](inner)
-        return {k: _restore(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_restore(v) for v in value]
-    return value
+    """A jsonb value as read (a JSON text, or already decoded)."""
+    return json.loads(value) if isinstance(value, str) else value

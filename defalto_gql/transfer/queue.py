@@ -28,8 +28,9 @@ from defalto_gql.errors import DefaltoError
 from defalto_gql.transfer import jobs
 from defalto_gql.transfer.csvfiles import CsvFileError
 from defalto_gql.transfer.importing import Importer
-from defalto_gql.transfer.job_options import import_options
+from defalto_gql.transfer.job_options import import_options, user_import_options
 from defalto_gql.transfer.mapping import MappingError
+from defalto_gql.transfer.users import UserImporter, is_user_import
 
 if TYPE_CHECKING:
     from defalto_gql.runtime import Runtime
@@ -109,22 +110,28 @@ async def _run(runtime: Runtime, job_id: str, body: Any) -> None:
                               "stay; start it again with a match rule to skip them")
         return
     await jobs.mark(runtime.engine, job_id, status="running", started_at=jobs.now())
+    # What a job that fails halfway did so far (an import's report), stored with the reason.
+    partial: dict[str, Any] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="defalto-job-") as folder:
-            report = await body(runtime, row, Path(folder))
+            report = await body(runtime, row, Path(folder), partial)
+        await jobs.mark(runtime.engine, job_id, status="finished", finished_at=jobs.now(),
+                        report=report)
+        return
     except (DefaltoError, MappingError, CsvFileError, UnicodeError, OSError) as exc:
         message = getattr(exc, "message", None) or str(exc)
-        await jobs.mark(runtime.engine, job_id, status="failed", finished_at=jobs.now(),
-                        error=message)
         logger.info("transfer job failed", extra={"job_id": job_id, "reason": message})
-        return
     except Exception:
         logger.exception("transfer job %s failed unexpectedly", job_id)
+        message = "internal error; the server log has the details"
+    report = partial.get("report")
+    try:
         await jobs.mark(runtime.engine, job_id, status="failed", finished_at=jobs.now(),
-                        error="internal error; the server log has the details")
-        return
-    await jobs.mark(runtime.engine, job_id, status="finished", finished_at=jobs.now(),
-                    report=report)
+                        error=message, report=report)
+    except Exception:
+        logger.exception("transfer job %s: could not store its report", job_id)
+        await jobs.mark(runtime.engine, job_id, status="failed", finished_at=jobs.now(),
+                        error=message)
 
 
 async def _policy(runtime: Runtime, row: Any) -> Any:
@@ -158,19 +165,29 @@ class _Progress:
                             bytes_done=self.seen[1])
 
 
-async def _import(runtime: Runtime, row: Any, folder: Path) -> dict[str, Any]:
+async def _import(runtime: Runtime, row: Any, folder: Path, partial: dict[str, Any]
+                  ) -> dict[str, Any]:
     job_id = row["id"]
     source, rejects = folder / "upload.csv", folder / "rejects.csv"
     duplicates = folder / "duplicates.csv"
     await jobs.save_to(runtime.engine, job_id, "upload", source)
     policy = await _policy(runtime, row)
-    options = await import_options(runtime.engine, row["module"], jobs.decode(row["options"]),
-                                   rejects=rejects, duplicates=duplicates)
-    importer = Importer(runtime, row["module"], options, policy)
+    given = jobs.decode(row["options"])
+    importer: Importer | UserImporter
+    if is_user_import(row["module"]):
+        importer = UserImporter(runtime, await user_import_options(
+            runtime.engine, given, rejects=rejects), policy)
+    else:
+        importer = Importer(runtime, row["module"], await import_options(
+            runtime.engine, row["module"], given, rejects=rejects, duplicates=duplicates),
+            policy)
     progress = _Progress(runtime, job_id)
     follower = asyncio.create_task(progress.follow())
     try:
         report = await importer.run(source, progress)
+    except BaseException:
+        partial["report"] = importer.report.as_dict()
+        raise
     finally:
         follower.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -183,7 +200,8 @@ async def _import(runtime: Runtime, row: Any, folder: Path) -> dict[str, Any]:
     return report.as_dict()
 
 
-async def _export(runtime: Runtime, row: Any, folder: Path) -> dict[str, Any]:
+async def _export(runtime: Runtime, row: Any, folder: Path, partial: dict[str, Any]
+                  ) -> dict[str, Any]:
     from defalto_gql.transfer.exporting import export_text
 
     job_id = row["id"]

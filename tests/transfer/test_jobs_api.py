@@ -342,3 +342,127 @@ async def _user_with(api: Api, rights: dict[str, list[str]]) -> Api:
     client = httpx.AsyncClient(transport=api.client._transport, base_url="http://test")
     client.headers["Authorization"] = f"Bearer {await sign_in(client, email, password)}"
     return Api(client, api.runtime)
+
+
+async def test_users_import_through_the_api_for_administrators_only(api: Api) -> None:
+    # Given a team file without emails and a rule that derives placeholder addresses
+    suffix = uuid.uuid4().hex[:6]
+    text = f"sales_agent,manager,regional_office\nAnna Api{suffix},Dustin Boss{suffix},Central\n"
+    rules = {"columns": {"sales_agent": "name", "regional_office": "office"},
+             "deriveEmails": {"domain": "jobs.invalid"},
+             "references": {"manager": {"create": True}}}
+
+    # When an administrator uploads it as a User import
+    done = await finished(api, (await started(api.client, text, module="users",
+                                              options={"mapping": rules,
+                                                       "match": ["email"]}))["id"])
+
+    # Then the agent and their manager are users, and a limited user may not do the same
+    assert done["status"] == "finished", done
+    assert done["module"] == "User" and done["result"]["created"] == 1
+    users = (await api.query("{ users { name office manager } }"))["users"]
+    assert {"name": f"Anna Api{suffix}", "office": "Central",
+            "manager": f"dustin.boss{suffix}@jobs.invalid"} in users
+    viewer = await _user_with(api, {"Contact": ["view", "create", "import"]})
+    body = await upload(viewer.client, text, module="User")
+    assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN", "field": "module"}
+    body = await upload(api.client, text, module="User", options={"match": ["phone"]})
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "match"}
+
+
+async def test_a_saved_mapping_is_replaced_only_by_whoever_saved_it(api: Api) -> None:
+    rights = {"Contact": ["view", "create", "import"]}
+    east, west = await _user_with(api, rights), await _user_with(api, rights)
+    save = ("mutation($n: String!, $r: JSON!) { saveImportMapping(module: \"Contact\", "
+            "name: $n, rules: $r) { rules } }")
+    name = f"shared {uuid.uuid4().hex[:6]}"
+    await east.query(save, {"n": name, "r": {"columns": {"Surname": "lastName"}}})
+
+    errors = await west.errors(save, {"n": name, "r": {"columns": {"Surname": None}}})
+    deleted = await west.errors("mutation($n: String!) { deleteImportMapping(module: "
+                                "\"Contact\", name: $n) }", {"n": f" {name} "})
+    mine = await east.query(f'{{ importMappings(module: "Contact") {{ name rules }} }}')
+
+    assert errors[0]["extensions"] == {"code": "FORBIDDEN", "field": "name"}
+    assert deleted[0]["extensions"] == {"code": "FORBIDDEN", "field": "name"}
+    assert {"name": name, "rules": {"columns": {"Surname": "lastName"}}} in \
+        mine["importMappings"]
+    # Someone without the import right sees no mappings of that module
+    outsider = await _user_with(api, {"Contact": ["view"]})
+    listed = await outsider.query("{ importMappings { name } }")
+    assert listed["importMappings"] == []
+    refused = await outsider.errors('{ importMappings(module: "Contact") { name } }')
+    assert refused[0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("options", [
+    {"match": ["last\u0000Name"]}, {"mappingName": "a\u0000"},
+    {"mapping": {"columns": {"a\u0000": None}}}, {"delimiter": "\u0000"},
+    {"encoding": "undefined"}, {"encoding": "rot13"}, {"delimiter": '"'},
+    {"mapping": {"values": {"doNotCall": {"yes": [1]}}}},
+])
+async def test_options_postgresql_cannot_store_or_a_job_cannot_use_are_refused(
+    api: Api, options: dict[str, Any]
+) -> None:
+    body = await upload(api.client, "Last name\nA\n", options=options)
+    assert body["data"] is None, body
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("path", ["variables.o.match.x.y", "variables.m.x.y",
+                                  "variables.o.match.3.y", "variables.o.dryRun.x"])
+async def test_map_paths_through_values_that_are_not_objects_get_400(
+    api: Api, path: str
+) -> None:
+    operations = {"query": START_IMPORT, "variables": {
+        "m": "Contact", "f": None, "o": {"match": [], "dryRun": True}}}
+    response = await api.client.post("/graphql", data={
+        "operations": json.dumps(operations), "map": json.dumps({"0": [path]})},
+        files={"0": ("a.csv", b"Last name\nA\n", "text/csv")})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize(("variables", "field"), [
+    ({"f": {"lastName": "x"}}, "filter"),
+    ({"f": {"and": "x"}}, "filter"),
+    ({"f": {"lastName": {"eq": 5}}}, "filter"),
+    ({"f": {"birthday": {"eq": {"$date": "2020-13-45"}}}}, "filter"),
+    ({"f": {"lastName": {"eq": "a\u0000"}}}, "filter"),
+    ({"fields": ["lastName", "lastName"]}, "fields"),
+    ({"fields": []}, "fields"),
+])
+async def test_export_filters_and_fields_that_cannot_run_fail_the_request(
+    api: Api, variables: dict[str, Any], field: str
+) -> None:
+    errors = await api.errors(START_EXPORT, {"m": "Contact", "f": None, "fields": None,
+                                             "bom": False, **variables})
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT", errors
+    assert errors[0]["extensions"].get("field") in (field, None)
+
+
+async def test_an_export_filter_on_a_date_runs(api: Api) -> None:
+    await api.query('mutation { createContact(data: {lastName: "Dated", '
+                    'birthday: "1990-05-06"}) { id } }')
+    data = await api.query(START_EXPORT, {"m": "Contact", "fields": ["lastName"], "bom": False,
+                                          "f": {"birthday": {"gte": "1990-01-01"}}})
+    done = await finished(api, data["startExport"]["id"])
+    assert done["status"] == "finished", done
+    assert done["rowsDone"] == 1
+
+
+async def test_job_ids_are_found_whatever_their_case_and_never_echoed_long(api: Api) -> None:
+    done = await finished(api, (await started(api.client, "Last name\nA\n"))["id"])
+    upper = await api.query(f'{{ transferJob(id: "{done["id"].upper()}") {{ id }} }}')
+    assert upper["transferJob"]["id"] == done["id"]
+    errors = await api.errors(f'{{ transferJob(id: "{"x" * 5000}") {{ id }} }}')
+    assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+    assert len(errors[0]["message"]) < 200
+
+
+@pytest.mark.parametrize("text", ["last\u0000Name\nSmith\n", "lastName,ex\u0000tra\nNul,1\n"])
+async def test_a_header_with_a_nul_ends_the_job_with_a_reason(api: Api, text: str) -> None:
+    done = await finished(api, (await started(api.client, text))["id"])
+    assert done["status"] in ("failed", "finished")
+    if done["status"] == "failed":
+        assert done["error"]
