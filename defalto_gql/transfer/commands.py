@@ -187,7 +187,8 @@ def print_report(report: ImportReport) -> None:
     if report.ignored_columns:
         print(f"columns ignored: {', '.join(report.ignored_columns)}", file=sys.stderr)
     for name, values in report.extended.items():
-        print(f"picklist {name} {verb} extended with: {', '.join(values)}", file=sys.stderr)
+        grown = "would be" if report.dry_run else "was"
+        print(f"picklist {name} {grown} extended with: {', '.join(values)}", file=sys.stderr)
     for target, count in report.targets_created.items():
         print(f"{count} {target} records {verb} created for references", file=sys.stderr)
     for problem in report.problems[:SHOWN_PROBLEMS]:
