@@ -10,7 +10,6 @@ same Authorization header.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import strawberry
@@ -20,135 +19,18 @@ from strawberry.scalars import JSON
 from defalto_gql.errors import BadUserInput, Forbidden
 from defalto_gql.metadata.model import ModuleDef
 from defalto_gql.schema.inputs import plain
+from defalto_gql.schema.transfer_types import (
+    ImportJobInput,
+    ImportMapping,
+    TransferJob,
+    job_view,
+    mapping_view,
+)
 from defalto_gql.transfer import jobs
 from defalto_gql.transfer.mapping import normalise
 
 # transfer.job_options and transfer.queue reach the runtime, which builds this schema:
 # they are imported where they are used.
-
-
-@strawberry.type(description="One reason a row was not imported.")
-class ImportProblem:
-    line: int = strawberry.field(description="The row's first line in the file.")
-    column: str | None = strawberry.field(description="The column at fault, if one is.")
-    reason: str = strawberry.field(description="What is wrong.")
-
-
-@strawberry.type(description="What an import did: every row is created, updated, skipped "
-                             "or rejected.")
-class ImportResult:
-    rows: int = strawberry.field(description="Rows read.")
-    created: int
-    updated: int
-    merged: int = strawberry.field(description="Duplicates whose empty fields were filled.")
-    skipped: int = strawberry.field(description="Rows skipped as duplicates.")
-    rejected: int
-    detected: int = strawberry.field(description="Duplicates found by similarity (detect).")
-    conflicted: int = strawberry.field(
-        description="Merged rows with a value that differs from the record's (kept).")
-    problemCount: int = strawberry.field(description="Problems found (a row can have several).")
-    problems: list[ImportProblem] = strawberry.field(
-        description="The first 1,000 problems; the rejects file holds every rejected row.")
-    details: JSON = strawberry.field(
-        description="The whole report: mapped and ignored columns, extended picklists, "
-                    "reference targets created, duplicates found.")
-
-
-@strawberry.type(description="An import or export, queued, running or done.")
-class TransferJob:
-    id: strawberry.ID
-    kind: str = strawberry.field(description="import or export.")
-    module: str
-    status: str = strawberry.field(description="queued, running, finished or failed.")
-    fileName: str
-    rowsDone: int = strawberry.field(description="Rows read (import) or written (export).")
-    bytesDone: int
-    bytesTotal: int | None = strawberry.field(description="The file's size, when known.")
-    error: str | None = strawberry.field(description="Why the job failed as a whole.")
-    createdAt: dt.datetime
-    startedAt: dt.datetime | None
-    finishedAt: dt.datetime | None
-    result: ImportResult | None = strawberry.field(description="An import's report, once done.")
-    fileUrl: str | None = strawberry.field(
-        description="A finished export's CSV: GET it with the Authorization header.")
-    rejectsUrl: str | None = strawberry.field(
-        description="The rejected rows as CSV, with line and reason columns, when there are "
-                    "any: GET it with the Authorization header.")
-    duplicatesUrl: str | None = strawberry.field(
-        description="Every duplicate found (line, record, score, action, fields filled or "
-                    "in conflict) as CSV, when there are any.")
-
-
-@strawberry.type(description="Import mapping rules saved under a name, for one module.")
-class ImportMapping:
-    id: strawberry.ID
-    module: str
-    name: str
-    rules: JSON = strawberry.field(description="columns, values, references, extendPicklists.")
-    updatedAt: dt.datetime
-
-
-@strawberry.input(description="How to read an uploaded file and what to do with duplicates.")
-class ImportJobInput:
-    mapping: JSON | None = strawberry.field(default=None, description="Mapping rules.")
-    mappingName: str | None = strawberry.field(default=None,
-                                               description="A saved mapping's name.")
-    match: list[str] | None = strawberry.field(
-        default=None, description="Fields that identify a duplicate (email, name ...).")
-    onDuplicate: str = strawberry.field(
-        default="skip", description="skip, update (the row's values win) or merge (empty "
-                                    "fields of the record are filled; its values are kept).")
-    detect: list[str] | None = strawberry.field(
-        default=None, description="Fields compared by similarity to find duplicates with "
-                                  "typos (names, street, birthday ...).")
-    detectBlock: list[str] | None = strawberry.field(
-        default=None, description="Fields whose equal value makes a record a candidate "
-                                  "(default: the detect fields).")
-    detectThreshold: float | None = strawberry.field(
-        default=None, description="Similarity from which a candidate is a duplicate, above 0 "
-                                  "and at most 1 (default 0.8).")
-    dryRun: bool = strawberry.field(default=False, description="Report only; write nothing.")
-    encoding: str | None = strawberry.field(
-        default=None, description="utf-8 (default, with or without BOM) or e.g. cp1252.")
-    delimiter: str | None = strawberry.field(
-        default=None, description="',', ';' or 'tab'; found from the header when not given.")
-    dayFirst: bool = strawberry.field(default=False,
-                                      description="Read 01/02/2023 as 1 February.")
-
-
-def _job(row: Any, generated_url: str = "/transfers") -> TransferJob:
-    report = jobs.decode(row["report"]) if row["report"] is not None else None
-    result = None
-    if row["kind"] == "import" and report is not None:
-        result = ImportResult(
-            rows=report["rows"], created=report["created"], updated=report["updated"],
-            merged=report.get("merged", 0), skipped=report["skipped"],
-            rejected=report["rejected"], detected=report.get("detected", 0),
-            conflicted=report.get("conflicted", 0),
-            problemCount=report["problemCount"],
-            problems=[ImportProblem(line=p["line"], column=p["column"], reason=p["reason"])
-                      for p in report["problems"]],
-            details=report)
-    done = row["status"] == "finished"
-    base = f"{generated_url}/{row['id']}"
-    return TransferJob(
-        id=strawberry.ID(row["id"]), kind=row["kind"], module=row["module"],
-        status=row["status"], fileName=row["file_name"], rowsDone=row["rows_done"],
-        bytesDone=row["bytes_done"], bytesTotal=row["bytes_total"], error=row["error"],
-        createdAt=row["created_at"], startedAt=row["started_at"],
-        finishedAt=row["finished_at"], result=result,
-        fileUrl=f"{base}/export" if done and row["kind"] == "export" else None,
-        rejectsUrl=f"{base}/rejects" if done and report and report.get("rejected") else None,
-        duplicatesUrl=f"{base}/duplicates" if done and report and report.get("duplicates")
-        else None,
-    )
-
-
-def _mapping(row: Any) -> ImportMapping:
-    rules = row["rules"]
-    return ImportMapping(id=strawberry.ID(row["id"]), module=row["module"], name=row["name"],
-                         rules=json.loads(rules) if isinstance(rules, str) else rules,
-                         updatedAt=row["updated_at"])
 
 
 def _module(info: strawberry.Info, name: str) -> ModuleDef:
@@ -192,7 +74,7 @@ class TransferQuery:
     async def transferJob(self, info: strawberry.Info, id: strawberry.ID) -> TransferJob:
         user_id, is_admin = _user(info)
         async with info.context.runtime.engine.connect() as conn:
-            return _job(await jobs.visible_job(conn, str(id), user_id, is_admin))
+            return job_view(await jobs.visible_job(conn, str(id), user_id, is_admin))
 
     @strawberry.field(description="Your latest import and export jobs, newest first; "
                                   "administrators may ask for everyone's.")
@@ -203,13 +85,13 @@ class TransferQuery:
         user_id, is_admin = _user(info)
         async with info.context.runtime.engine.connect() as conn:
             rows = await jobs.recent_jobs(conn, user_id, is_admin, first, everyone)
-        return [_job(r) for r in rows]
+        return [job_view(r) for r in rows]
 
     @strawberry.field(description="Saved import mappings, of one module or of every module "
                                   "you may import into.")
     async def importMappings(self, info: strawberry.Info,
                              module: str | None = None) -> list[ImportMapping]:
-        from defalto_gql.transfer import job_options
+        from defalto_gql.transfer import saved_mappings
 
         rights = info.context.records.rights
         if module:
@@ -218,7 +100,7 @@ class TransferQuery:
             names = [m for m in info.context.records.snapshot.modules
                      if rights.allows(m, "import")] + ([USERS] if rights.is_admin else [])
         async with info.context.runtime.engine.connect() as conn:
-            return [_mapping(r) for r in await job_options.list_mappings(conn, names)]
+            return [mapping_view(r) for r in await saved_mappings.list_mappings(conn, names)]
 
 
 async def _start(info: strawberry.Info, kind: str, module: str, file_name: str,
@@ -243,7 +125,7 @@ async def _start(info: strawberry.Info, kind: str, module: str, file_name: str,
     else:
         await enqueue(queue, kind, job_id)
     async with runtime.engine.connect() as conn:
-        return _job(await jobs.job_row(conn, job_id))
+        return job_view(await jobs.job_row(conn, job_id))
 
 
 @strawberry.type
@@ -252,7 +134,7 @@ class TransferMutation:
                                      "importing it into a module; follow it with transferJob.")
     async def startImport(self, info: strawberry.Info, module: str, file: Upload,
                           options: ImportJobInput | None = None) -> TransferJob:
-        from defalto_gql.transfer import job_options
+        from defalto_gql.transfer import job_options, saved_mappings
 
         target = _target(info, module)
         given = plain(options) if options is not None else {}
@@ -266,7 +148,7 @@ class TransferMutation:
             job_options.check_options(target, given)
         if given.get("mappingName") is not None:
             async with info.context.runtime.engine.connect() as conn:
-                await job_options.mapping_rules(conn, _named(target), given["mappingName"])
+                await saved_mappings.mapping_rules(conn, _named(target), given["mappingName"])
         if not hasattr(file, "file"):
             raise BadUserInput("file must be an uploaded file (a multipart request)",
                                field="file")
@@ -302,24 +184,24 @@ class TransferMutation:
                                      "of the same name) for everyone who imports the module.")
     async def saveImportMapping(self, info: strawberry.Info, module: str, name: str,
                                 rules: JSON) -> ImportMapping:
-        from defalto_gql.transfer import job_options
+        from defalto_gql.transfer import saved_mappings
 
         target = _target(info, module)
         user_id, is_admin = _user(info)
         async with info.context.runtime.engine.begin() as conn:
-            row = await job_options.save_mapping(conn, target, name, rules, user_id, is_admin)
-        return _mapping(row)
+            row = await saved_mappings.save_mapping(conn, target, name, rules, user_id, is_admin)
+        return mapping_view(row)
 
     @strawberry.mutation(description="Delete a saved import mapping (yours, or any as an "
                                      "administrator).")
     async def deleteImportMapping(self, info: strawberry.Info, module: str, name: str) -> bool:
-        from defalto_gql.transfer import job_options
+        from defalto_gql.transfer import job_options, saved_mappings
 
         target = _target(info, module)
         user_id, is_admin = _user(info)
         job_options.no_nul(name, "name")
         async with info.context.runtime.engine.begin() as conn:
-            await job_options.delete_mapping(conn, _named(target), name, user_id, is_admin)
+            await saved_mappings.delete_mapping(conn, _named(target), name, user_id, is_admin)
         return True
 
 

@@ -1,26 +1,25 @@
-"""Saved import mappings, and import options as the API gives them (checked up front).
+"""Import options and mapping rules as the API gives them, checked before a job starts.
 
-A saved mapping is a named set of mapping rules (``transfer.mapping``) for one
-module, shared by everyone who may import into it, so the same kind of file
-imports the same way each time.
+A job stores the options as given (JSON); ``import_options`` turns them into the
+importer's options when the job runs, reading a saved mapping
+(``transfer.saved_mappings``) at that time.
 """
 
 from __future__ import annotations
 
 import codecs
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-if TYPE_CHECKING:
-    from defalto_gql.transfer.users import UserImportOptions
-
-from defalto_gql.errors import BadUserInput, Forbidden, NotFound
+from defalto_gql.errors import BadUserInput
 from defalto_gql.metadata.model import ModuleDef
 from defalto_gql.transfer.importing import ON_DUPLICATE, ImportOptions
 from defalto_gql.transfer.mapping import Mapping, MappingError, normalise
+
+if TYPE_CHECKING:
+    from defalto_gql.transfer.users import UserImportOptions
 
 RULE_KEYS = {"columns", "values", "references", "extendPicklists", "join", "detect"}
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-1", "iso-8859-15",
@@ -89,63 +88,6 @@ def check_rules(module: ModuleDef, rules: Any) -> dict[str, Any]:
     return rules
 
 
-async def save_mapping(conn: AsyncConnection, module: ModuleDef | str, name: str, rules: Any,
-                       user_id: str, is_admin: bool) -> Any:
-    """Save rules under a name; only whoever saved a name (or an administrator) replaces it."""
-    name = mapping_name(name)
-    no_nul(rules, "rules")
-    if isinstance(module, str):
-        checked = json.dumps(check_user_rules(rules))
-    else:
-        checked = json.dumps(check_rules(module, rules))
-        module = module.name
-    owner = (await conn.exec_driver_sql(
-        "SELECT created_by::text FROM dg_import_mappings WHERE module = $1 AND name = $2",
-        (module, name))).scalar()
-    if owner is not None and owner != user_id and not is_admin:
-        raise Forbidden(f"the mapping {name!r} was saved by someone else; save yours under "
-                        "another name", field="name")
-    row = (await conn.exec_driver_sql(
-        "INSERT INTO dg_import_mappings (module, name, rules, created_by) "
-        "VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (module, name) DO UPDATE "
-        "SET rules = EXCLUDED.rules, updated_at = now() "
-        "RETURNING id::text AS id, module, name, rules, created_at, updated_at",
-        (module, name, checked, user_id))).mappings().one()
-    return row
-
-
-async def list_mappings(conn: AsyncConnection, modules: list[str]) -> list[Any]:
-    rows = await conn.exec_driver_sql(
-        "SELECT id::text AS id, module, name, rules, created_at, updated_at "
-        "FROM dg_import_mappings WHERE module = ANY($1) ORDER BY module, name", (modules,))
-    return list(rows.mappings())
-
-
-async def mapping_rules(conn: AsyncConnection, module: str, name: str) -> dict[str, Any]:
-    name = name.strip()
-    rules = (await conn.exec_driver_sql(
-        "SELECT rules FROM dg_import_mappings WHERE module = $1 AND name = $2",
-        (module, name))).scalar()
-    if rules is None:
-        raise NotFound(f"there is no saved {module} mapping named {name!r}", field="mappingName")
-    return json.loads(rules) if isinstance(rules, str) else dict(rules)
-
-
-async def delete_mapping(conn: AsyncConnection, module: str, name: str, user_id: str,
-                         is_admin: bool) -> None:
-    name = name.strip()
-    owner = (await conn.exec_driver_sql(
-        "SELECT created_by::text FROM dg_import_mappings WHERE module = $1 AND name = $2",
-        (module, name))).scalar()
-    if owner is None:
-        raise NotFound(f"there is no saved {module} mapping named {name!r}", field="name")
-    if owner != user_id and not is_admin:
-        raise Forbidden("only whoever saved a mapping, or an administrator, deletes it",
-                        field="name")
-    await conn.exec_driver_sql(
-        "DELETE FROM dg_import_mappings WHERE module = $1 AND name = $2", (module, name))
-
-
 def no_nul(value: Any, field: str) -> None:
     """PostgreSQL text holds no NUL character: refuse it in anything a job stores."""
     if isinstance(value, str):
@@ -158,14 +100,6 @@ def no_nul(value: Any, field: str) -> None:
     elif isinstance(value, list):
         for item in value:
             no_nul(item, field)
-
-
-def mapping_name(name: str) -> str:
-    """A saved mapping's name, trimmed: 1 to 100 printable characters."""
-    name = name.strip()
-    if not name or len(name) > 100 or not name.isprintable():
-        raise BadUserInput("a mapping's name is 1 to 100 printable characters", field="name")
-    return name
 
 
 # Delimiters a CSV file can have: printable, not a quote, not a letter, digit or space.
@@ -198,15 +132,28 @@ def check_user_rules(rules: Any) -> dict[str, Any]:
     return rules
 
 
-def check_user_options(given: dict[str, Any]) -> dict[str, Any]:
-    """Options of a user import: matched on email or name, skipped or updated."""
+def _check_common(given: dict[str, Any], check_mapping: Any) -> None:
+    """What every import's options must satisfy: storable text, one mapping, a readable file."""
     for key, value in given.items():
         no_nul(value, "rules" if key == "mapping" else key)
     if given.get("mapping") is not None and given.get("mappingName") is not None:
         raise BadUserInput("give mapping rules or a saved mapping's name, not both",
                            field="mapping")
     if given.get("mapping") is not None:
-        check_user_rules(given["mapping"])
+        check_mapping(given["mapping"])
+    encoding = given.get("encoding")
+    if encoding is not None and not _encoding_ok(encoding):
+        raise BadUserInput(f"unknown encoding {encoding[:40]!r}; for example {ENCODINGS}",
+                           field="encoding")
+    delimiter = given.get("delimiter")
+    if delimiter is not None and not _delimiter_ok(delimiter):
+        raise BadUserInput("the delimiter is 'tab' or one punctuation character such as , ; |",
+                           field="delimiter")
+
+
+def check_user_options(given: dict[str, Any]) -> dict[str, Any]:
+    """Options of a user import: matched on email or name, skipped or updated."""
+    _check_common(given, check_user_rules)
     if given.get("onDuplicate", "skip") not in ("skip", "update"):
         raise BadUserInput("a user that exists already is skipped or updated",
                            field="onDuplicate")
@@ -220,24 +167,10 @@ def check_user_options(given: dict[str, Any]) -> dict[str, Any]:
 
 def check_options(module: ModuleDef, given: dict[str, Any]) -> dict[str, Any]:
     """The import options a request gives, checked before any file is stored."""
-    for key, value in given.items():
-        no_nul(value, "rules" if key == "mapping" else key)
-    if given.get("mapping") is not None and given.get("mappingName") is not None:
-        raise BadUserInput("give mapping rules or a saved mapping's name, not both",
-                           field="mapping")
-    if given.get("mapping") is not None:
-        check_rules(module, given["mapping"])
+    _check_common(given, lambda rules: check_rules(module, rules))
     if given.get("onDuplicate", "skip") not in ON_DUPLICATE:
         raise BadUserInput(f"onDuplicate must be one of {', '.join(ON_DUPLICATE)}",
                            field="onDuplicate")
-    encoding = given.get("encoding")
-    if encoding is not None and not _encoding_ok(encoding):
-        raise BadUserInput(f"unknown encoding {encoding[:40]!r}; for example {ENCODINGS}",
-                           field="encoding")
-    delimiter = given.get("delimiter")
-    if delimiter is not None and not _delimiter_ok(delimiter):
-        raise BadUserInput("the delimiter is 'tab' or one punctuation character such as , ; |",
-                           field="delimiter")
     names = {normalise(f.name) for f in module.fields} | {normalise(f.label)
                                                           for f in module.fields}
     for key in ("match", "detect", "detectBlock"):
@@ -253,37 +186,41 @@ def check_options(module: ModuleDef, given: dict[str, Any]) -> dict[str, Any]:
     return given
 
 
-async def import_options(engine: AsyncEngine, module: str, given: dict[str, Any], *,
-                         rejects: Path, duplicates: Path) -> ImportOptions:
-    """ImportOptions for a job, with its saved mapping read now."""
-    rules = given.get("mapping") or {}
+async def _rules(engine: AsyncEngine, module: str, given: dict[str, Any]) -> dict[str, Any]:
+    """The mapping rules given, or those saved under the name given, read now."""
+    from defalto_gql.transfer.saved_mappings import mapping_rules
+
     if given.get("mappingName"):
         async with engine.connect() as conn:
-            rules = await mapping_rules(conn, module, given["mappingName"])
+            return await mapping_rules(conn, module, given["mappingName"])
+    return given.get("mapping") or {}
+
+
+def _common(given: dict[str, Any]) -> dict[str, Any]:
     delimiter = given.get("delimiter")
+    return {"match": tuple(given.get("match") or ()),
+            "on_duplicate": given.get("onDuplicate") or "skip",
+            "dry_run": bool(given.get("dryRun")), "encoding": given.get("encoding"),
+            "delimiter": "\t" if delimiter == "tab" else delimiter}
+
+
+async def import_options(engine: AsyncEngine, module: str, given: dict[str, Any], *,
+                         rejects: Path, duplicates: Path) -> ImportOptions:
+    """ImportOptions for a job of a record module."""
+    rules = await _rules(engine, module, given)
     return ImportOptions(
-        mapping=Mapping.from_dict(rules), match=tuple(given.get("match") or ()),
-        on_duplicate=given.get("onDuplicate") or "skip", dry_run=bool(given.get("dryRun")),
-        encoding=given.get("encoding"), delimiter="\t" if delimiter == "tab" else delimiter,
-        day_first=bool(given.get("dayFirst")), rejects=rejects,
-        detect=tuple(given.get("detect") or ()), detect_block=tuple(given.get("detectBlock") or ()),
-        detect_threshold=given.get("detectThreshold"), duplicates=duplicates,
-    )
+        mapping=Mapping.from_dict(rules), day_first=bool(given.get("dayFirst")),
+        rejects=rejects, detect=tuple(given.get("detect") or ()),
+        detect_block=tuple(given.get("detectBlock") or ()),
+        detect_threshold=given.get("detectThreshold"), duplicates=duplicates, **_common(given))
 
 
 async def user_import_options(engine: AsyncEngine, given: dict[str, Any], *,
                               rejects: Path) -> UserImportOptions:
-    """UserImportOptions for a job, with its saved mapping read now."""
+    """UserImportOptions for a job that imports people."""
     from defalto_gql.transfer.userrules import UserRules
     from defalto_gql.transfer.users import MODULE, UserImportOptions
 
-    rules = given.get("mapping") or {}
-    if given.get("mappingName"):
-        async with engine.connect() as conn:
-            rules = await mapping_rules(conn, MODULE, given["mappingName"])
-    delimiter = given.get("delimiter")
-    return UserImportOptions(
-        rules=UserRules.from_dict(rules), match=tuple(given.get("match") or ()),
-        on_duplicate=given.get("onDuplicate") or "skip", dry_run=bool(given.get("dryRun")),
-        encoding=given.get("encoding"), delimiter="\t" if delimiter == "tab" else delimiter,
-        rejects=rejects)
+    rules = await _rules(engine, MODULE, given)
+    return UserImportOptions(rules=UserRules.from_dict(rules), rejects=rejects,
+                             **_common(given))
