@@ -49,6 +49,17 @@ class MappingError(ValueError):
     """A mapping file that names fields the module does not have, or is not JSON."""
 
 
+def read_rules(path: Path) -> dict[str, Any]:
+    """A mapping file's rules: one JSON object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, json.JSONDecodeError) as exc:
+        raise MappingError(f"cannot read the mapping {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise MappingError(f"the mapping {path} must hold one JSON object")
+    return data
+
+
 @dataclass(frozen=True)
 class Mapping:
     """Explicit rules for one import; an empty mapping maps every column automatically."""
@@ -67,11 +78,7 @@ class Mapping:
 
     @classmethod
     def load(cls, path: Path) -> Mapping:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise MappingError(f"cannot read the mapping {path}: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_rules(path))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Mapping:

@@ -28,14 +28,13 @@ The mapping file has the shape of a module import's, plus ``deriveEmails``::
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from defalto_gql.transfer.mapping import MappingError, normalise
+from defalto_gql.transfer.mapping import MappingError, normalise, read_rules
 
 FIELDS = ("email", "name", "manager", "office", "role", "timeZone", "locale")
 # Other headers people give these columns, normalised.
@@ -57,11 +56,7 @@ class UserRules:
 
     @classmethod
     def load(cls, path: Path) -> UserRules:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise MappingError(f"cannot read the mapping {path}: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_rules(path))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UserRules:
