@@ -4,7 +4,9 @@ Reading streams: a file is decoded as it is read (UTF-8 with or without a
 byte-order mark unless another encoding is declared), the delimiter is sniffed
 from the header line unless given, and every record comes with the physical
 line it starts on, so reports can point at it even when quoted cells hold
-line breaks.
+line breaks. ``CsvTable.check`` reads the whole file once without keeping
+anything, so an import finds problems with the file as a whole (bytes of
+another encoding, a broken CSV structure) before it writes a row.
 
 Cells that a spreadsheet would run as a formula are protected on export with
 one leading apostrophe; ``unprotect`` removes exactly that apostrophe on
@@ -26,6 +28,11 @@ DELIMITERS = (",", ";", "\t")
 # A cell a spreadsheet would evaluate starts with one of these (OWASP adds tab and CR).
 FORMULA_START = "=+-@\t\r"
 _PROTECTED = re.compile(r"^'*[=+\-@\t\r]")
+_LINE_END = re.compile(r"\r\n|\r|\n")
+# The longest cell the CSV reader accepts (its own default is 131,072). Any cell a
+# field can hold reaches validation, which rejects the row naming the column; a
+# longer one is a file error. The reader holds one record, so this bounds memory.
+FIELD_LIMIT = 16 * 2**20
 
 
 class CsvFileError(ValueError):
@@ -95,6 +102,8 @@ def sniff_delimiter(header_line: str) -> str:
 class CsvTable:
     """An open CSV file: its header and a stream of (line number, cells)."""
 
+    path: Path
+    encoding: str | None
     header: list[str]
     delimiter: str
     size: int
@@ -108,6 +117,19 @@ class CsvTable:
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         return self._rows
+
+    def check(self) -> None:
+        """Decode and parse the whole file once, keeping nothing; CsvFileError on a problem.
+
+        An import runs this before writing anything, so a file that cannot be
+        read to its end (bytes of another encoding, broken CSV structure) stops
+        it with nothing written. Memory stays flat: one record at a time.
+        """
+        with _decoding(self.path.open("rb"), self.encoding) as text:
+            first = _first_line(text, self.path, self.encoding)
+            _, rows = _records(first, text, self.delimiter, self.path, self.encoding)
+            for _ in rows:
+                pass
 
     def close(self) -> None:
         self._text.close()
@@ -123,21 +145,44 @@ def open_table(path: Path, encoding: str | None = None, delimiter: str | None = 
                ) -> CsvTable:
     """Open ``path`` for streaming; header cells lose stray spaces."""
     counter = _CountingReader(path.open("rb"))
-    text = io.TextIOWrapper(io.BufferedReader(counter), encoding=codec_name(encoding),
-                            newline="")
+    text = _decoding(io.BufferedReader(counter), encoding)
+    try:
+        first = _first_line(text, path, encoding)
+        chosen = delimiter or sniff_delimiter(first)
+        header, rows = _records(first, text, chosen, path, encoding)
+    except BaseException:
+        text.close()
+        raise
+    return CsvTable(path, encoding, header, chosen, path.stat().st_size, counter, rows, text)
+
+
+def _decoding(raw: io.BufferedReader, encoding: str | None) -> io.TextIOWrapper:
+    return io.TextIOWrapper(raw, encoding=codec_name(encoding), newline="")
+
+
+def _first_line(text: io.TextIOWrapper, path: Path, encoding: str | None) -> str:
     try:
         first = text.readline()
-    except UnicodeDecodeError as exc:
-        text.close()
-        raise _decode_error(encoding, 1, exc) from None
+    except UnicodeDecodeError:
+        raise _decode_error(path, encoding) from None
     if not first.strip():
-        text.close()
         raise CsvFileError("the file is empty: the first line must name the columns")
-    chosen = delimiter or sniff_delimiter(first)
-    reader = csv.reader(_chain(first, text), delimiter=chosen)
-    header = [cell.strip() for cell in next(reader)]
-    rows = _numbered(reader, encoding)
-    return CsvTable(header, chosen, path.stat().st_size, counter, rows, text)
+    return first
+
+
+def _records(first: str, rest: io.TextIOWrapper, delimiter: str, path: Path,
+             encoding: str | None) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header, and the records after it with the line each starts on."""
+    # Process-wide, but only ever raised: see FIELD_LIMIT.
+    csv.field_size_limit(FIELD_LIMIT)
+    reader = csv.reader(_chain(first, rest), delimiter=delimiter)
+    try:
+        header = [cell.strip() for cell in next(reader)]
+    except UnicodeDecodeError:
+        raise _decode_error(path, encoding) from None
+    except csv.Error as exc:
+        raise _csv_error(reader.line_num, exc) from None
+    return header, _numbered(reader, path, encoding)
 
 
 def _chain(first: str, rest: io.TextIOWrapper) -> Iterator[str]:
@@ -145,28 +190,60 @@ def _chain(first: str, rest: io.TextIOWrapper) -> Iterator[str]:
     yield from rest
 
 
-def _numbered(reader: Any, encoding: str | None) -> Iterator[tuple[int, list[str]]]:
+def _numbered(reader: Any, path: Path, encoding: str | None
+              ) -> Iterator[tuple[int, list[str]]]:
     line = reader.line_num
     while True:
         try:
             cells = next(reader)
         except StopIteration:
             return
-        except UnicodeDecodeError as exc:
-            raise _decode_error(encoding, reader.line_num + 1, exc) from None
+        except UnicodeDecodeError:
+            raise _decode_error(path, encoding) from None
         except csv.Error as exc:
-            raise CsvFileError(f"line {reader.line_num}: {exc}") from None
+            raise _csv_error(reader.line_num, exc) from None
         start, line = line + 1, reader.line_num
         # Blank lines (often at the end of a file) are not records.
         if cells and any(cell.strip() for cell in cells):
             yield start, cells
 
 
-def _decode_error(encoding: str | None, line: int, exc: UnicodeDecodeError) -> CsvFileError:
+def _csv_error(line: int, exc: csv.Error) -> CsvFileError:
+    if "field limit" in str(exc):
+        return CsvFileError(f"line {line}: a cell is longer than {FIELD_LIMIT:,} characters, "
+                            "the most an import reads")
+    return CsvFileError(f"line {line}: {exc}")
+
+
+def _decode_error(path: Path, encoding: str | None) -> CsvFileError:
     name = codec_name(encoding)
+    line, reason = _undecodable(path, name)
     hint = " (a file saved by Excel on Windows is often cp1252: give --encoding cp1252)" \
         if name == "utf-8-sig" else ""
-    return CsvFileError(f"line {line} is not valid {name}{hint}: {exc.reason}")
+    return CsvFileError(f"line {line} is not valid {name}{hint}: {reason}")
+
+
+def _undecodable(path: Path, codec: str) -> tuple[int, str]:
+    """The physical line of the first bytes ``codec`` cannot decode, and why.
+
+    The text layer decodes ahead of the CSV reader, so the reader's line count
+    lags behind the bytes that failed; this reads the file again, counting
+    line ends (CRLF, CR or LF, as the reader splits lines) in the decoded text.
+    """
+    decoder = codecs.getincrementaldecoder(codec)()
+    ends, held = 0, ""
+    with path.open("rb") as raw:
+        while chunk := raw.read(1 << 16):
+            try:
+                text = held + decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                good = exc.object[: exc.start].decode(exc.encoding, "replace")
+                return ends + len(_LINE_END.findall(held + good)) + 1, exc.reason
+            # A CR at the end of a chunk may be the first half of a CRLF.
+            text, held = (text[:-1], "\r") if text.endswith("\r") else (text, "")
+            ends += len(_LINE_END.findall(text))
+    # Only reached when the file changed since the failure: the end is the best guess.
+    return ends + 1, "undecodable bytes"
 
 
 def writer(out: IO[str], header: list[str], delimiter: str = ",") -> Any:

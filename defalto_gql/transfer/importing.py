@@ -1,6 +1,8 @@
 """Importing a CSV file into a module, in batches, through the API's validation.
 
-The file streams through in batches (500 rows by default). For each batch:
+The file is read once to its end first (``CsvTable.check``): undecodable bytes
+or a broken CSV structure stop the import before anything is written. Then it
+streams through in batches (500 rows by default). For each batch:
 picklist values the mapping lets grow are added, reference cells are resolved
 to ids, duplicates are looked up on the match fields (exact values) and by
 similarity on the detect fields (``detection``), then each row is validated by
@@ -16,6 +18,7 @@ the same file; such a row is rejected by the real run.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable
@@ -81,6 +84,8 @@ class Importer(BatchWrites):
             self.plan = plan_columns(self.module, table.header, self.options.mapping)
             self.header = table.header
             self._check_plan()
+            # The whole file is read once before anything is written (see CsvTable.check).
+            await asyncio.to_thread(table.check)
             rejects = RejectsWriter(self.options.rejects, table.header) \
                 if self.options.rejects else None
             if self.options.duplicates:

@@ -1,0 +1,77 @@
+"""Files that cannot be read to the end: found by the first pass, before anything is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from defalto_gql.transfer.csvfiles import FIELD_LIMIT, CsvFileError
+from tests.conftest import Api
+from tests.transfer.conftest import csv_file, run_import
+
+COUNT = "{ contacts { totalCount } }"
+
+
+async def contacts(api: Api) -> int:
+    return int((await api.query(COUNT))["contacts"]["totalCount"])
+
+
+def file_of(folder: Path, body: bytes) -> Path:
+    path = folder / "contacts.csv"
+    path.write_bytes(body)
+    return path
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+async def test_bytes_of_another_encoding_late_in_the_file_write_nothing(
+    api: Api, tmp_path: Path, dry_run: bool
+) -> None:
+    # Given 3,000 good rows, then a cp1252 line on physical line 3002
+    path = file_of(tmp_path, b"lastName\n" + b"ok\n" * 3000 + "Müller\n".encode("cp1252"))
+
+    # When it is imported (or dry run), the whole file fails with the true line
+    with pytest.raises(CsvFileError, match=r"^line 3002 is not valid utf-8-sig"):
+        await run_import(api, "Contact", path, dry_run=dry_run)
+
+    # Then not one of the good rows was written
+    assert await contacts(api) == 0
+
+
+async def test_the_line_of_bad_bytes_counts_crlf_cr_and_quoted_line_breaks(
+    api: Api, tmp_path: Path
+) -> None:
+    path = file_of(tmp_path, b'lastName,mailingStreet\r\nA,"1 Main St\r\nSuite 5"\rB,x\n'
+                             + b"C,\xff\n")
+
+    with pytest.raises(CsvFileError, match=r"^line 5 is not valid"):
+        await run_import(api, "Contact", path)
+
+
+async def test_a_cell_too_long_for_its_field_rejects_only_its_row(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a cell above the csv module's default limit (131,072) in the third row
+    path = csv_file(tmp_path, "lastName,title\nA,x\nB,x\nC," + "t" * 200_000 + "\nD,x\n")
+
+    report = await run_import(api, "Contact", path)
+
+    assert (report.rows, report.created, report.rejected) == (4, 3, 1)
+    problem = report.problems[0]
+    assert (problem.line, problem.column) == (4, "title")
+    assert "is 200000 characters long" in problem.reason
+
+
+@pytest.mark.parametrize("where", ["row", "header"])
+async def test_a_cell_beyond_the_field_limit_is_a_file_error_with_its_line(
+    api: Api, tmp_path: Path, where: str
+) -> None:
+    huge = "x" * (FIELD_LIMIT + 1)
+    text = f"lastName\nA\nB\n{huge}\nC\n" if where == "row" else f"lastName,{huge}\nA\n"
+    path = csv_file(tmp_path, text)
+
+    with pytest.raises(CsvFileError, match=rf"^line {4 if where == 'row' else 1}: a cell is "
+                                           "longer than 16,777,216 characters"):
+        await run_import(api, "Contact", path)
+
+    assert await contacts(api) == 0
