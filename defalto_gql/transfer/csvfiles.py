@@ -175,22 +175,51 @@ def _records(first: str, rest: io.TextIOWrapper, delimiter: str, path: Path,
     """The header, and the records after it with the line each starts on."""
     # Process-wide, but only ever raised: see FIELD_LIMIT.
     csv.field_size_limit(FIELD_LIMIT)
-    reader = csv.reader(_chain(first, rest), delimiter=delimiter)
+    lines = _Lines(first, rest)
+    reader = csv.reader(iter(lines), delimiter=delimiter)
     try:
-        header = [cell.strip() for cell in next(reader)]
+        cells = next(reader)
     except UnicodeDecodeError:
         raise _decode_error(path, encoding) from None
     except csv.Error as exc:
         raise _csv_error(reader.line_num, exc) from None
-    return header, _numbered(reader, path, encoding)
+    if lines.done:
+        raise _unclosed(reader.line_num, cells[-1])
+    return [cell.strip() for cell in cells], _numbered(reader, lines, path, encoding)
 
 
-def _chain(first: str, rest: io.TextIOWrapper) -> Iterator[str]:
-    yield first
-    yield from rest
+class _Lines:
+    """The file's lines, then one line break more, noting when they have run out.
+
+    The extra line break ends a last record written without one, so a record the
+    reader still returns after the lines ran out was inside quotes at the end of
+    the file: a quote opened and never closed. (The csv module would return the
+    rest of the file as that record's last cell, silently.)
+    """
+
+    def __init__(self, first: str, rest: io.TextIOWrapper) -> None:
+        self.first = first
+        self.rest = rest
+        self.done = False
+
+    def __iter__(self) -> Iterator[str]:
+        yield self.first
+        yield from self.rest
+        yield "\n"
+        self.done = True
 
 
-def _numbered(reader: Any, path: Path, encoding: str | None
+def _unclosed(line_num: int, cell: str) -> CsvFileError:
+    """The error for a quote never closed; ``cell`` holds the text from it to the end."""
+    text = cell[:-1]
+    # Line ends in the file: the lines read, less the extra one, less an unended last line.
+    ends = line_num - 1 - (0 if text.endswith(("\n", "\r")) else 1)
+    line = 1 + ends - len(_LINE_END.findall(text))
+    return CsvFileError(f"line {line}: a quote opens a cell that is never closed "
+                        "(the rest of the file would be one cell)")
+
+
+def _numbered(reader: Any, lines: _Lines, path: Path, encoding: str | None
               ) -> Iterator[tuple[int, list[str]]]:
     line = reader.line_num
     while True:
@@ -202,6 +231,8 @@ def _numbered(reader: Any, path: Path, encoding: str | None
             raise _decode_error(path, encoding) from None
         except csv.Error as exc:
             raise _csv_error(reader.line_num, exc) from None
+        if lines.done:
+            raise _unclosed(reader.line_num, cells[-1])
         start, line = line + 1, reader.line_num
         # Blank lines (often at the end of a file) are not records.
         if cells and any(cell.strip() for cell in cells):

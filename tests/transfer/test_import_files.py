@@ -75,3 +75,31 @@ async def test_a_cell_beyond_the_field_limit_is_a_file_error_with_its_line(
         await run_import(api, "Contact", path)
 
     assert await contacts(api) == 0
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ('lastName,email\n"Smith,x@y.com\nJones,j@y.com\n', 2),
+    ('lastName,email\nA,a@y.com\r\nB,"b@y.com\r\nJones,j@y.com', 3),
+    ('lastName,mailingStreet\nA,"1 Main St\nSuite 5"\nB,"2 Side St\n', 4),
+    ('"lastName,email\nSmith,x@y.com\n', 1),
+])
+async def test_a_quote_never_closed_is_a_file_error_naming_its_line(
+    api: Api, tmp_path: Path, text: str, line: int
+) -> None:
+    path = csv_file(tmp_path, text)
+
+    with pytest.raises(CsvFileError, match=rf"^line {line}: a quote opens a cell that is never "
+                                           "closed"):
+        await run_import(api, "Contact", path)
+
+    assert await contacts(api) == 0
+
+
+@pytest.mark.parametrize("text", ['lastName,title\nA,"x"', "lastName\rA\rB\r",
+                                  'lastName,title\nA,"x\ny"\n\n\n', "lastName\nA"])
+async def test_quotes_closed_at_the_very_end_and_old_line_ends_read_normally(
+    api: Api, tmp_path: Path, text: str
+) -> None:
+    report = await run_import(api, "Contact", csv_file(tmp_path, text))
+
+    assert report.rejected == 0 and report.created == report.rows > 0
