@@ -185,7 +185,12 @@ def _records(first: str, rest: io.TextIOWrapper, delimiter: str, path: Path,
         raise _csv_error(reader.line_num, exc) from None
     if lines.done:
         raise _unclosed(reader.line_num, cells[-1])
-    return [cell.strip() for cell in cells], _numbered(reader, lines, path, encoding)
+    header = [cell.strip() for cell in cells]
+    for index, name in enumerate(header, 1):
+        # Column names end up in reports stored as JSON, which PostgreSQL refuses with NUL.
+        if "\x00" in name:
+            raise CsvFileError(f"the header holds a NUL character: column {index} ({name!r})")
+    return header, _numbered(reader, lines, path, encoding)
 
 
 class _Lines:

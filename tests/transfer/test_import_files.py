@@ -103,3 +103,23 @@ async def test_quotes_closed_at_the_very_end_and_old_line_ends_read_normally(
     report = await run_import(api, "Contact", csv_file(tmp_path, text))
 
     assert report.rejected == 0 and report.created == report.rows > 0
+
+
+@pytest.mark.parametrize(("text", "column"), [("last\x00Name\nSmith\n", 1),
+                                              ("lastName,sh\x00oe\nSmith,42\n", 2)])
+async def test_a_nul_in_a_header_cell_is_a_file_error_naming_the_column(
+    api: Api, tmp_path: Path, text: str, column: int
+) -> None:
+    path = csv_file(tmp_path, text)
+
+    with pytest.raises(CsvFileError, match=f"the header holds a NUL character: column {column}"):
+        await run_import(api, "Contact", path)
+
+
+async def test_a_nul_in_a_data_cell_rejects_only_its_row(api: Api, tmp_path: Path) -> None:
+    path = csv_file(tmp_path, "lastName\nSm\x00ith\nJones\n")
+
+    report = await run_import(api, "Contact", path)
+
+    assert (report.created, report.rejected) == (1, 1)
+    assert (report.problems[0].line, report.problems[0].reason) == (2, "contains a NUL character")
