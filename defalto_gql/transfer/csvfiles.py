@@ -143,7 +143,7 @@ class CsvTable:
 
 def open_table(path: Path, encoding: str | None = None, delimiter: str | None = None
                ) -> CsvTable:
-    """Open ``path`` for streaming; header cells lose stray spaces."""
+    """Open ``path`` for streaming; header cells lose stray spaces and a protecting apostrophe."""
     counter = _CountingReader(path.open("rb"))
     text = _decoding(io.BufferedReader(counter), encoding)
     try:
@@ -185,7 +185,8 @@ def _records(first: str, rest: io.TextIOWrapper, delimiter: str, path: Path,
         raise _csv_error(reader.line_num, exc) from None
     if lines.done:
         raise _unclosed(reader.line_num, cells[-1])
-    header = [cell.strip() for cell in cells]
+    # A header protected like any cell (a rejects file's) reads as the name it protects.
+    header = [unprotect(cell.strip()) for cell in cells]
     for index, name in enumerate(header, 1):
         # Column names end up in reports stored as JSON, which PostgreSQL refuses with NUL.
         if "\x00" in name:

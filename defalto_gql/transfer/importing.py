@@ -174,7 +174,8 @@ class Importer(BatchWrites):
             except ValueError as exc:
                 row.fail(self.header[index], str(exc))
         for f, indexes, separator in self.joins:
-            parts = [cells[i].strip() for i in indexes if i < len(cells) and cells[i].strip()]
+            texts = (csvfiles.unprotect(cells[i].strip()) for i in indexes if i < len(cells))
+            parts = [text for text in texts if text]
             try:
                 if parts:
                     self._set(row, f, separator.join(parts))

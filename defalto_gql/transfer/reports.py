@@ -104,26 +104,39 @@ class ImportReport:
 
 
 class RejectsWriter:
-    """Rejected rows as CSV: the original cells, then the line and the reasons."""
+    """Rejected rows as CSV: the cells as the import read them, then the line and the reasons.
+
+    Every cell, the header's too, is written as an export writes a value
+    (``csvfiles.protect``): nothing in the file runs as a spreadsheet formula,
+    and importing the file again (once fixed) reads the values the first import
+    read. A cell is written as the value the import saw: spaces around it are
+    dropped and an apostrophe the import removed is put back by ``protect``.
+    """
 
     def __init__(self, path: Path, header: list[str]) -> None:
         self.out: IO[str] = path.open("w", encoding="utf-8", newline="")
         line, reason = ("line", "reason") if "reason" not in header else ("_line", "_reason")
         self.width = len(header)
-        self.csv = csvfiles.writer(self.out, [*header, line, reason])
+        self.csv = csvfiles.writer(self.out, [csvfiles.protect(c)
+                                              for c in [*header, line, reason]])
 
     def write(self, line: int, cells: list[str], problems: list[RowProblem]) -> None:
         padded = (cells + [""] * self.width)[: self.width]
+        values = [csvfiles.protect(csvfiles.unprotect(c.strip())) for c in padded]
         reasons = "; ".join(f"{p.column}: {p.reason}" if p.column else p.reason
                             for p in problems)
-        self.csv.writerow([*padded, line, reasons])
+        self.csv.writerow([*values, csvfiles.protect(str(line)), csvfiles.protect(reasons)])
 
     def close(self) -> None:
         self.out.close()
 
 
 class DuplicatesWriter:
-    """Every duplicate found, as CSV: line, record, score, action, fields filled or kept."""
+    """Every duplicate found, as CSV: line, record, score, action, fields filled or kept.
+
+    It holds no text from the file: ids, record numbers (capitals and digits),
+    fixed words and field names, none of which a spreadsheet would run.
+    """
 
     HEADER = ("line", "existing_id", "record_number", "score", "action", "filled", "conflicts")
 
