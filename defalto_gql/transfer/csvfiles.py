@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import IO, Any
 
 DELIMITERS = (",", ";", "\t")
-# A cell a spreadsheet would evaluate starts with one of these (OWASP adds tab and CR).
-FORMULA_START = "=+-@\t\r"
-_PROTECTED = re.compile(r"^'*[=+\-@\t\r]")
+# A cell a spreadsheet would evaluate starts with one of these (OWASP adds tab and CR;
+# a line feed too can stand before a formula that some spreadsheets then run).
+FORMULA_START = "=+-@\t\r\n"
+_PROTECTED = re.compile(r"^'*[=+\-@\t\r\n]")
 _LINE_END = re.compile(r"\r\n|\r|\n")
 # The longest cell the CSV reader accepts (its own default is 131,072). Any cell a
 # field can hold reaches validation, which rejects the row naming the column; a
@@ -42,7 +43,7 @@ class CsvFileError(ValueError):
 def protect(text: str) -> str:
     """Text a spreadsheet shows as is: one apostrophe before a formula-like value.
 
-    The rule: a value that starts with ``= + - @`` (or tab, carriage return),
+    The rule: a value that starts with ``= + - @`` (or tab, carriage return, line feed),
     possibly after apostrophes, gets one more apostrophe in front. ``unprotect``
     strips exactly one apostrophe from such values, so ``'=x`` exports as
     ``''=x`` and every value comes back exactly.

@@ -61,7 +61,8 @@ async def export_rows(
     ctx.rights.require(module_name, "export")
     module = ctx.snapshot.module(module_name)
     chosen = export_fields(ctx, module, fields)
-    yield [f.label for f in chosen]
+    # Labels are an administrator's text: protected like values (the import unprotects).
+    yield [csvfiles.protect(f.label) for f in chosen]
     after = None
     while True:
         page = await list_records(ctx, module_name, ListArgs(filter=where, first=PAGE,

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from defalto_gql.access.policy import AccessPolicy, ModuleRights
 from defalto_gql.errors import Forbidden
 from defalto_gql.records.context import RecordContext
-from defalto_gql.transfer.csvfiles import protect, unprotect
+from defalto_gql.transfer.csvfiles import FORMULA_START, protect, unprotect
 from defalto_gql.transfer.exporting import export_text
 from tests.conftest import Api
 from tests.transfer.conftest import csv_file, run_import, unique
@@ -33,12 +33,18 @@ async def export(api: Api, module: str, policy: AccessPolicy | None = None, **op
 
 
 @pytest.mark.parametrize("value", ["=SUM(A1:A9)", "+1-532-344-1362", "-5", "@here", "'=x",
-                                   "''+y", "'plain", "plain", "a=b", ""])
+                                   "''+y", "'plain", "plain", "a=b", "", "\n=1+1", "'\n=1+1",
+                                   "\r=1", "\t=1", "\nplain", "'\nplain", "a\n=1"])
 def test_protect_and_unprotect_give_every_value_back(value: str) -> None:
     shown = protect(value)
 
     assert unprotect(shown) == value
-    assert not shown or shown[0] not in "=+-@"
+    assert not shown or shown[0] not in FORMULA_START
+
+
+def test_a_line_feed_before_a_formula_is_protected() -> None:
+    assert protect("\n=1+1") == "'\n=1+1"
+    assert unprotect("'\n=1+1") == "\n=1+1"
 
 
 async def test_export_then_import_reproduces_the_records_exactly(
@@ -109,3 +115,23 @@ async def test_export_filters_rows_leaves_hidden_fields_out_and_needs_the_right(
         await export(api, "Contact", allowed, fields=["title"])
     with pytest.raises(Forbidden, match="may not export"):
         await export(api, "Contact", denied)
+
+
+async def test_a_label_that_looks_like_a_formula_is_protected_and_maps_back(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a field whose label a spreadsheet would run, and a contact with a value in it
+    label = "@SUM(1)"
+    name = (await api.query(CREATE_FIELD, {"data": {"name": "formulaLabel", "label": label,
+                                                    "type": "text"}}))["createField"]["name"]
+    await api.query(f'mutation {{ createContact(data: {{lastName: "A", {name}: "\\n=1+1"}}) '
+                    "{ id } }")
+
+    # When it is exported and imported again
+    text = await export(api, "Contact", fields=["lastName", name])
+    report = await run_import(api, "Contact", csv_file(tmp_path, text), dry_run=True)
+
+    # Then header and value are protected, and the header maps to the field again
+    assert text == f"Last name,'{label}\r\nA,\"'\n=1+1\"\r\n"
+    assert report.mapped_columns == {"Last name": "lastName", label: name}
+    assert report.created == 1
