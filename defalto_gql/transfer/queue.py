@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from procrastinate import App, Blueprint, JobContext, PsycopgConnector
+from procrastinate import App, JobContext, PsycopgConnector
 from sqlalchemy.engine import make_url
 
 from defalto_gql.errors import DefaltoError
@@ -39,7 +39,6 @@ logger = logging.getLogger(__name__)
 
 QUEUE = "transfer"
 PROGRESS_SECONDS = 0.5
-tasks = Blueprint()
 
 
 def conninfo(url: str) -> str:
@@ -52,7 +51,9 @@ def make_queue(runtime: Runtime) -> App:
     connector = PsycopgConnector(conninfo=conninfo(str(runtime.engine.url.render_as_string(
         hide_password=False))), min_size=1, max_size=4)
     app = App(connector=connector)
-    app.add_tasks_from(tasks, namespace="defalto")
+    # Task objects belong to one app: each app (tests make several) registers its own.
+    for name, body in (("import", import_task), ("export", export_task)):
+        app.task(name=f"defalto:{name}", queue=QUEUE, pass_context=True)(body)
     return app
 
 
@@ -84,16 +85,13 @@ async def run_worker(runtime: Runtime) -> None:
 
 
 async def enqueue(app: App, kind: str, job_id: str) -> None:
-    task = app.tasks[f"defalto:{kind}"]
-    await task.configure(queue=QUEUE).defer_async(job_id=job_id)
+    await app.tasks[f"defalto:{kind}"].defer_async(job_id=job_id)
 
 
-@tasks.task(name="import", queue=QUEUE, pass_context=True)
 async def import_task(context: JobContext, job_id: str) -> None:
     await _run(context.additional_context["runtime"], job_id, _import)
 
 
-@tasks.task(name="export", queue=QUEUE, pass_context=True)
 async def export_task(context: JobContext, job_id: str) -> None:
     await _run(context.additional_context["runtime"], job_id, _export)
 

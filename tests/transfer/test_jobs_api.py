@@ -466,3 +466,21 @@ async def test_a_header_with_a_nul_ends_the_job_with_a_reason(api: Api, text: st
     assert done["status"] in ("failed", "finished")
     if done["status"] == "failed":
         assert done["error"]
+
+
+async def test_jobs_still_start_after_another_app_in_the_process_stopped(
+    api: Api, database_url: str
+) -> None:
+    # Given a second app in this process (as tests, or an embedding, make) that has stopped
+    from defalto_gql.app import create_app
+    from tests.conftest import settings_for_tests
+
+    other = create_app(settings_for_tests(), database_url=database_url)
+    async with other.router.lifespan_context(other):
+        pass
+
+    # When the first app starts a job, it is queued on its own, still open, queue
+    done = await finished(api, (await started(api.client, "Last name\nStill\n"))["id"])
+
+    assert done["status"] == "finished", done
+    assert done["result"]["created"] == 1
