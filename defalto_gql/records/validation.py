@@ -40,7 +40,7 @@ def column_values(
         if rights is not None:
             rights.check_writable(module.name, name, input_name(f))
         # A record always has an owner: it may change hands, never be left without one.
-        if value is None and (f.required or f.column == "owner_id"):
+        if _blank(value) and (f.required or f.column == "owner_id"):
             problems.append(FieldProblem(input_name(f), "is required", row))
             continue
         try:
@@ -60,6 +60,11 @@ def column_values(
             elif f.required:
                 problems.append(FieldProblem(input_name(f), "is required", row))
     return values
+
+
+def _blank(value: Any) -> bool:
+    """No value: null, or text that is empty or only spaces (never stored for a required field)."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 async def check_references(

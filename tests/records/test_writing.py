@@ -123,19 +123,30 @@ async def test_create_many_with_a_missing_reference_names_its_row(api: Api) -> N
     assert await count(api, "contacts") == 0
 
 
-@pytest.mark.parametrize("data", [{}, {"name": None}], ids=["missing", "null"])
+@pytest.mark.parametrize("data", [{}, {"name": None}, {"name": ""}, {"name": " \t "}],
+                         ids=["missing", "null", "empty", "spaces"])
 async def test_a_required_field_must_be_given(api: Api, data: dict[str, Any]) -> None:
     errors = await api.errors("mutation($d: AccountCreateInput!) { createAccount(data: $d) "
                               "{ id } }", {"d": data})
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert errors[0]["extensions"]["field"] == "name"
+    assert errors[0]["message"].endswith("is required")
+    assert await count(api, "accounts") == 0
 
 
-async def test_a_required_field_cannot_be_cleared(api: Api) -> None:
+async def test_a_contact_needs_a_last_name_that_is_not_empty(api: Api) -> None:
+    errors = await api.errors('mutation { createContact(data: {lastName: ""}) { id } }')
+
+    assert errors[0]["extensions"]["field"] == "lastName"
+    assert await count(api, "contacts") == 0
+
+
+@pytest.mark.parametrize("cleared", ["null", '""', '"  "'])
+async def test_a_required_field_cannot_be_cleared(api: Api, cleared: str) -> None:
     # given an account; when clearing its name; then it is refused and the name stays
     ident = await create(api, "Account", {"name": "Acme"})
-    errors = await api.errors('mutation($id: ID!) { updateAccount(id: $id, data: {name: null}) '
-                              "{ id } }", {"id": ident})
+    errors = await api.errors(f"mutation($id: ID!) {{ updateAccount(id: $id, data: "
+                              f"{{name: {cleared}}}) {{ id }} }}", {"id": ident})
     assert errors[0]["extensions"]["field"] == "name"
     found = await api.query("query($id: ID!) { account(id: $id) { name version } }", {"id": ident})
     assert found["account"] == {"name": "Acme", "version": 1}

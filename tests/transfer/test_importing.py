@@ -76,6 +76,21 @@ async def test_a_missing_required_value_rejects_the_row(api: Api, tmp_path: Path
     assert str(report.problems[0]) == "line 2: Last name: is required"
 
 
+@pytest.mark.parametrize("dry_run", [False, True])
+async def test_a_mapping_value_rule_giving_empty_text_does_not_fill_a_required_field(
+    api: Api, tmp_path: Path, dry_run: bool
+) -> None:
+    path = csv_file(tmp_path, "Surname\na\nb\n")
+    mapping = {"columns": {"Surname": "lastName"}, "values": {"lastName": {"a": "", "b": " "}}}
+
+    report = await run_import(api, "Contact", path, mapping=mapping, dry_run=dry_run)
+
+    assert (report.created, report.rejected) == (0, 2)
+    assert [str(p) for p in report.problems] == ["line 2: Surname: is required",
+                                                 "line 3: Surname: is required"]
+    assert await names(api) == []
+
+
 async def test_a_dry_run_reports_everything_and_writes_nothing(api: Api, tmp_path: Path) -> None:
     path = csv_file(tmp_path, "Last name,Email\nA,a@example.com\nB,not-an-email\n")
 
