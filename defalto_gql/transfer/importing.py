@@ -8,7 +8,9 @@ to ids, duplicates are looked up on the match fields (exact values) and by
 similarity on the detect fields (``detection``), then each row is validated by
 ``records.validation.column_values`` (the API's own rules) and the valid rows
 go to ``records.writing.create_many`` in one statement; duplicates are skipped,
-updated or merged (``merging``).
+updated or merged (``merging``). A real run holds its module's import lock
+(``locks``) throughout, so imports into one module take turns and each sees
+the records of the one before; a dry run takes no lock.
 
 Every row is accounted for: created, updated, merged, skipped as a duplicate, or
 rejected with its line, column and reason. A dry run does all of this except
@@ -36,6 +38,7 @@ from defalto_gql.runtime import Runtime
 from defalto_gql.transfer import csvfiles, references
 from defalto_gql.transfer.detection import Detector
 from defalto_gql.transfer.duplicates import find_existing, match_fields
+from defalto_gql.transfer.locks import module_lock
 from defalto_gql.transfer.mapping import MappingError, plan_columns, plan_joins
 from defalto_gql.transfer.merging import read_current
 from defalto_gql.transfer.options import ON_DUPLICATE, ImportOptions, Row
@@ -86,17 +89,11 @@ class Importer(BatchWrites):
             self._check_plan()
             # The whole file is read once before anything is written (see CsvTable.check).
             await asyncio.to_thread(table.check)
-            rejects = RejectsWriter(self.options.rejects, table.header) \
-                if self.options.rejects else None
-            if self.options.duplicates:
-                self.notes = DuplicatesWriter(self.options.duplicates)
-            try:
-                await self._stream(table, rejects, progress)
-            finally:
-                if rejects:
-                    rejects.close()
-                if self.notes:
-                    self.notes.close()
+            if self.options.dry_run:
+                await self._import_rows(table, progress)
+            else:
+                async with module_lock(self.ctx.engine, self.module.name):
+                    await self._import_rows(table, progress)
         r = self.report
         logger.info("import finished", extra={
             "module_name": r.module, "dry_run": r.dry_run, "rows_read": r.rows,
@@ -104,6 +101,21 @@ class Importer(BatchWrites):
             "rows_skipped": r.skipped, "rows_rejected": r.rejected,
             "duplicates_detected": r.detected})
         return self.report
+
+    async def _import_rows(self, table: csvfiles.CsvTable, progress: Progress | None
+                           ) -> None:
+        """Stream the rows in batches, with the rejects and duplicates files when asked for."""
+        rejects = RejectsWriter(self.options.rejects, table.header) \
+            if self.options.rejects else None
+        if self.options.duplicates:
+            self.notes = DuplicatesWriter(self.options.duplicates)
+        try:
+            await self._stream(table, rejects, progress)
+        finally:
+            if rejects:
+                rejects.close()
+            if self.notes:
+                self.notes.close()
 
     def _check_plan(self) -> None:
         self.columns: dict[str, str] = {}

@@ -1,0 +1,57 @@
+"""Imports into one module take turns, so a match rule holds across imports run at once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from defalto_gql.transfer.locks import module_lock
+from tests.conftest import Api
+from tests.transfer.conftest import csv_file, run_import
+
+ROWS = 600
+
+
+async def stored(api: Api) -> tuple[int, int]:
+    """Contacts, and distinct emails among them."""
+    table = api.runtime.generation().model.tables.of("Contact")
+    async with api.engine.connect() as conn:
+        found = await conn.execute(sa.select(sa.func.count(), sa.func.count(
+            sa.distinct(table.c.email))).select_from(table))
+        total, distinct = found.one()
+    return int(total), int(distinct)
+
+
+async def test_two_imports_of_one_file_at_once_with_a_match_rule_make_no_duplicates(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given one file with a key per row, in small batches so the two runs interleave
+    path = csv_file(tmp_path, "Last name,Email\n" + "".join(
+        f"P{i},p{i}@example.com\n" for i in range(ROWS)))
+
+    # When it is imported twice at the same time, matching on email
+    first, second = await asyncio.gather(*(
+        run_import(api, "Contact", path, match=("email",), batch_size=50) for _ in range(2)))
+
+    # Then one run created every record and the other skipped every row
+    assert sorted([first.created, second.created]) == [0, ROWS]
+    assert first.skipped + second.skipped == ROWS
+    assert await stored(api) == (ROWS, ROWS)
+
+
+async def test_a_dry_run_takes_no_lock(api: Api, tmp_path: Path) -> None:
+    path = csv_file(tmp_path, "Last name\nA\n")
+
+    # While another import holds the module's lock, a dry run still goes through
+    async with module_lock(api.engine, "Contact"):
+        report = await asyncio.wait_for(run_import(api, "Contact", path, dry_run=True), 10)
+        waiting = asyncio.create_task(run_import(api, "Contact", path))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()
+
+    # and a real one waits for the lock, then runs
+    assert report.created == 1
+    assert (await waiting).created == 1
+    assert await stored(api) == (1, 0)
