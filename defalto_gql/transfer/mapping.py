@@ -94,7 +94,7 @@ class Mapping:
             raise MappingError('each join is {"columns": [...], "separator": " "}') from None
         return cls(
             columns=dict(data.get("columns", {})),
-            values={k: dict(v) for k, v in data.get("values", {}).items()},
+            values=_value_rules(data.get("values", {})),
             create_references=frozenset(creates),
             extend=True if extend is True else frozenset(extend),
             joins=joins,
@@ -102,6 +102,21 @@ class Mapping:
             detect_block=tuple(detect.get("block", ())),
             detect_threshold=None if threshold is None else float(threshold),
         )
+
+
+def _value_rules(given: Any) -> dict[str, dict[str, str]]:
+    """The ``values`` section, checked: per field, cell texts to the texts stored."""
+    if not isinstance(given, dict):
+        raise MappingError("values must map field names to objects")
+    for name, rule in given.items():
+        if not isinstance(rule, dict):
+            raise MappingError(f"values.{name} must map cell texts to texts, "
+                               f"not {json.dumps(rule)}")
+        for cell, value in rule.items():
+            if not isinstance(cell, str) or not isinstance(value, str):
+                raise MappingError(f"values.{name} must map cell texts to texts: "
+                                   f"{json.dumps(cell)} maps to {json.dumps(value)}")
+    return {name: dict(rule) for name, rule in given.items()}
 
 
 def _candidates(module: ModuleDef) -> dict[str, FieldDef]:

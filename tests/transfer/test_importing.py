@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
 
 from defalto_gql.access.policy import AccessPolicy, ModuleRights
 from defalto_gql.errors import Forbidden
-from defalto_gql.transfer.mapping import MappingError
+from defalto_gql.transfer.mapping import Mapping, MappingError
 from tests.conftest import Api
 from tests.transfer.conftest import csv_file, run_import
 
@@ -221,6 +222,19 @@ async def test_an_unknown_column_in_the_mapping_stops_the_import(api: Api, tmp_p
 
     with pytest.raises(MappingError, match="does not have"):
         await run_import(api, "Contact", path, mapping={"columns": {"Surname": "lastName"}})
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"doNotCall": {"yes": [1]}}, 'values.doNotCall must map cell texts to texts: "yes" maps '
+                                  "to [1]"),
+    ({"doNotCall": {"yes": None}}, '"yes" maps to null'),
+    ({"doNotCall": ["yes"]}, 'values.doNotCall must map cell texts to texts, not ["yes"]'),
+    (["doNotCall"], "values must map field names to objects"),
+])
+def test_a_values_rule_that_is_not_text_to_text_is_refused(values: object, message: str
+                                                           ) -> None:
+    with pytest.raises(MappingError, match=re.escape(message)):
+        Mapping.from_dict({"values": values})
 
 
 def rights(**modules: ModuleRights) -> AccessPolicy:
