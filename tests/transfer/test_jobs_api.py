@@ -381,7 +381,7 @@ async def test_a_saved_mapping_is_replaced_only_by_whoever_saved_it(api: Api) ->
     errors = await west.errors(save, {"n": name, "r": {"columns": {"Surname": None}}})
     deleted = await west.errors("mutation($n: String!) { deleteImportMapping(module: "
                                 "\"Contact\", name: $n) }", {"n": f" {name} "})
-    mine = await east.query(f'{{ importMappings(module: "Contact") {{ name rules }} }}')
+    mine = await east.query('{ importMappings(module: "Contact") { name rules } }')
 
     assert errors[0]["extensions"] == {"code": "FORBIDDEN", "field": "name"}
     assert deleted[0]["extensions"] == {"code": "FORBIDDEN", "field": "name"}
