@@ -10,6 +10,8 @@ same Authorization header.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import strawberry
@@ -113,8 +115,13 @@ async def _start(info: strawberry.Info, kind: str, module: str, file_name: str,
         job_id = await jobs.create_job(conn, kind=kind, module=module, user_id=user_id,
                                        file_name=file_name, options=options)
         if upload is not None:
-            size = await jobs.store_file(conn, job_id, "upload", upload.file,
-                                         runtime.settings.max_upload_bytes)
+            with tempfile.TemporaryDirectory(prefix="defalto-upload-") as folder:
+                copy = Path(folder) / "upload.csv"
+                with copy.open("wb") as out:
+                    size = await jobs.store_file(conn, job_id, "upload", upload.file,
+                                                 runtime.settings.max_upload_bytes, out)
+                # A file the job could not start on fails this request (and stores nothing).
+                await _check_header(info, module, options, copy)
             await conn.exec_driver_sql(
                 "UPDATE dg_transfer_jobs SET bytes_total = $2 WHERE id::text = $1",
                 (job_id, size))
@@ -203,6 +210,29 @@ class TransferMutation:
         async with info.context.runtime.engine.begin() as conn:
             await saved_mappings.delete_mapping(conn, _named(target), name, user_id, is_admin)
         return True
+
+
+async def _check_header(info: strawberry.Info, module: str, given: dict[str, Any],
+                        path: Path) -> None:
+    """The header, options and rights as a record import's job will check them."""
+    from defalto_gql.transfer.csvfiles import CsvFileError
+    from defalto_gql.transfer.importing import Importer
+    from defalto_gql.transfer.job_options import import_options
+    from defalto_gql.transfer.mapping import MappingError
+    from defalto_gql.transfer.users import is_user_import
+
+    if is_user_import(module):
+        return
+    runtime, records = info.context.runtime, info.context.records
+    options = await import_options(runtime.engine, module, given, rejects=path.with_name("r"),
+                                   duplicates=path.with_name("d"))
+    importer = Importer(runtime, module, options, records.rights)
+    try:
+        await importer.check_header(path)
+    except CsvFileError as exc:
+        raise BadUserInput(str(getattr(exc, "message", exc)), field="file") from None
+    except MappingError as exc:
+        raise BadUserInput(str(exc), field="options") from None
 
 
 async def _probe_filter(info: strawberry.Info, module: ModuleDef, filter: Any) -> None:

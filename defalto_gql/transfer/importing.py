@@ -75,18 +75,26 @@ class Importer(BatchWrites):
     def _context(self) -> RecordContext:
         return self.runtime.context(self.runtime.generation(), policy=self.policy).records
 
-    async def run(self, path: Path, progress: Progress | None = None) -> ImportReport:
-        """Import ``path``; raises for problems with the whole file, reports problems per row."""
+    async def check_header(self, path: Path) -> None:
+        """What ``run`` checks before reading rows: options, rights, and the header's plan."""
+        with csvfiles.open_table(path, self.options.encoding, self.options.delimiter) as table:
+            self._prepare(table)
+
+    def _prepare(self, table: csvfiles.CsvTable) -> None:
         self.options.check()
         rights = self.ctx.rights
         rights.require(self.module.name, "import")
         rights.require(self.module.name, "create")
         if self.options.on_duplicate in ("update", "merge"):
             rights.require(self.module.name, "edit")
+        self.plan = plan_columns(self.module, table.header, self.options.mapping)
+        self.header = table.header
+        self._check_plan()
+
+    async def run(self, path: Path, progress: Progress | None = None) -> ImportReport:
+        """Import ``path``; raises for problems with the whole file, reports problems per row."""
         with csvfiles.open_table(path, self.options.encoding, self.options.delimiter) as table:
-            self.plan = plan_columns(self.module, table.header, self.options.mapping)
-            self.header = table.header
-            self._check_plan()
+            self._prepare(table)
             # The whole file is read once before anything is written (see CsvTable.check).
             await asyncio.to_thread(table.check)
             if self.options.dry_run:

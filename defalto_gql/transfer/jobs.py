@@ -34,13 +34,15 @@ async def create_job(conn: AsyncConnection, *, kind: str, module: str, user_id: 
 
 
 async def store_file(conn: AsyncConnection, job_id: str, kind: str, source: IO[bytes],
-                     limit: int | None = None) -> int:
-    """Copy a binary file object into the job's chunks; returns its size in bytes."""
+                     limit: int | None = None, copy: IO[bytes] | None = None) -> int:
+    """Copy a binary file object into the job's chunks (and to ``copy``); returns its size."""
     size, seq = 0, 0
     while chunk := source.read(CHUNK):
         size += len(chunk)
         if limit is not None and size > limit:
             raise BadUserInput(f"the file is larger than {limit} bytes", field="file")
+        if copy is not None:
+            copy.write(chunk)
         await conn.exec_driver_sql(
             "INSERT INTO dg_transfer_files (job_id, kind, seq, chunk) VALUES ($1, $2, $3, $4)",
             (job_id, kind, seq, chunk))

@@ -460,12 +460,35 @@ async def test_job_ids_are_found_whatever_their_case_and_never_echoed_long(api: 
     assert len(errors[0]["message"]) < 200
 
 
-@pytest.mark.parametrize("text", ["last\u0000Name\nSmith\n", "lastName,ex\u0000tra\nNul,1\n"])
-async def test_a_header_with_a_nul_ends_the_job_with_a_reason(api: Api, text: str) -> None:
-    done = await finished(api, (await started(api.client, text))["id"])
-    assert done["status"] in ("failed", "finished")
-    if done["status"] == "failed":
-        assert done["error"]
+@pytest.mark.parametrize(("text", "options", "code", "field"), [
+    ("last\u0000Name\nSmith\n", None, "BAD_USER_INPUT", "file"),
+    ("lastName,ex\u0000tra\nNul,1\n", None, "BAD_USER_INPUT", "file"),
+    ("", None, "BAD_USER_INPUT", "file"),
+    ("Last name,Email\nA,a@example.com\n", {"match": ["phone"]}, "BAD_USER_INPUT", "options"),
+    ("Last name,Created at\nA,2020-01-01\n", {"mapping": {"columns": {
+        "Created at": "createdAt"}}}, "BAD_USER_INPUT", "options"),
+])
+async def test_a_file_the_job_could_not_start_on_fails_the_request(
+    api: Api, text: str, options: dict[str, Any] | None, code: str, field: str
+) -> None:
+    before = await api.query("{ transferJobs(first: 200) { id } }")
+    body = await upload(api.client, text, options=options)
+    after = await api.query("{ transferJobs(first: 200) { id } }")
+    assert body["data"] is None, body
+    assert body["errors"][0]["extensions"] == {"code": code, "field": field}, body
+    assert len(after["transferJobs"]) == len(before["transferJobs"])
+
+
+async def test_a_column_the_user_may_not_write_fails_the_request(api: Api) -> None:
+    limited = await _user_with(api, {"Account": ["view", "create", "import"]})
+    # annualRevenue is read-only for this user's profile
+    name = (await limited.query("{ me { role } }"))["me"]["role"]
+    profile = name.replace("Jobs role", "Jobs profile")
+    await api.query('mutation($p: String!) { setFieldAccess(profile: $p, module: "Account", '
+                    'field: "annualRevenue", access: "read_only") }', {"p": profile})
+    body = await upload(limited.client, "Account name,Annual revenue\nA,100 USD\n",
+                        module="Account")
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
 
 
 async def test_jobs_still_start_after_another_app_in_the_process_stopped(
