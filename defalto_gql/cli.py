@@ -214,8 +214,10 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Alembic announces every plugin at INFO; only its warnings matter here.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Alembic announces every plugin at INFO, pgserver prints initdb's whole output at INFO,
+    # and procrastinate narrates each job: only their warnings matter here.
+    for noisy in ("alembic", "pgserver", "procrastinate"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         args.handler(args, settings)
     except ConfigurationError as problem:

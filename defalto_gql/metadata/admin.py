@@ -114,7 +114,9 @@ async def create_module(conn: AsyncConnection, spec: dict[str, Any], *, shipped:
         )
     await ddl.create_module_table(conn, _module_def(row))
     await bump_version(conn)
-    logger.info("module created", extra={"module_name": name})
+    # Shipped definitions install by the dozen at a first start: one summary line says so.
+    logger.log(logging.DEBUG if shipped else logging.INFO, "module created",
+               extra={"module_name": name})
     return int(row["id"])
 
 
@@ -268,7 +270,8 @@ async def create_field(
 
     await ddl.later(conn, add_columns)
     await bump_version(conn)
-    logger.info("field created", extra={"module_name": module, "field": name})
+    logger.log(logging.DEBUG if shipped else logging.INFO, "field created",
+               extra={"module_name": module, "field": name})
     return int(created["id"])
 
 
@@ -350,5 +353,6 @@ async def create_relation(conn: AsyncConnection, spec: dict[str, Any], *, shippe
     await ddl.later(conn, lambda: ddl.create_link_table(conn, table, left["table_name"],
                                                         right["table_name"]))
     await bump_version(conn)
-    logger.info("relation created", extra={"relation": name})
+    logger.log(logging.DEBUG if shipped else logging.INFO, "relation created",
+               extra={"relation": name})
     return int(row["id"])

@@ -340,22 +340,23 @@ class SchemaBuilder:
         plural = m.plural
         entries: list[tuple[str, Any, Any, dict[str, tuple[Any, Any]], str]] = [
             (f"create{m.name}", node, mutations.create_one(m), {"data": (types.create, ...)},
-             f"Create a {m.label}."),
+             f"Create {_article(m.label)} {m.label}."),
             (f"create{plural}", list[node], mutations.create_many(m),  # type: ignore[valid-type]
              {"data": (list[types.create], ...)},  # type: ignore[name-defined]
              f"Create several {m.plural_label} at once: all or none."),
             (f"update{m.name}", node, mutations.update_one(m),
              {**one_id, "data": (types.update, ...), "version": (int | None, None)},
-             f"Change a {m.label}; with version, only if nobody changed it since."),
+             f"Change {_article(m.label)} {m.label}; with version, only if nobody changed "
+             "it since."),
             (f"update{plural}", list[node], mutations.update_many(m),  # type: ignore[valid-type]
              {"filter": (types.filter, ...), "data": (types.update, ...)},
              f"Apply one change to every {m.label} matching a filter."),
             (f"delete{m.name}", node, mutations.set_deleted(m, True), one_id,
-             f"Move a {m.label} to the recycle bin (restorable)."),
+             f"Move {_article(m.label)} {m.label} to the recycle bin (restorable)."),
             (f"restore{m.name}", node, mutations.set_deleted(m, False), one_id,
              f"Bring a deleted {m.label} back."),
             (f"destroy{m.name}", strawberry.ID, mutations.destroy(m), one_id,
-             f"Remove a {m.label} for good; returns its id."),
+             f"Remove {_article(m.label)} {m.label} for good; returns its id."),
         ]
         for related in self.model.lists_of(m.name):
             if related.relation is None:
@@ -378,3 +379,8 @@ def build_schema(model: DataModel) -> strawberry.Schema:
 
 
 __all__ = ["RelatedList", "build_schema"]
+
+
+def _article(word: str) -> str:
+    """The indefinite article a description puts before ``word`` (by its first letter)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"

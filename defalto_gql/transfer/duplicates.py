@@ -49,11 +49,14 @@ async def find_existing(
     columns = [table.c[f.column] for f in match]
     wanted = sa.tuple_(*columns).in_(sorted(keys, key=repr))
     visible = ctx.rights.read_filter(module.name, table)
-    query = sa.select(table.c.id, *columns).where(
+    # The record number (where the module numbers its records) goes into the report.
+    number = table.c.get("record_number")
+    numbers = number if number is not None else sa.null()
+    query = sa.select(table.c.id, numbers, *columns).where(
         wanted, live(table), sa.true() if visible is None else visible)
-    ids: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+    ids: dict[tuple[Any, ...], list[tuple[str, str | None]]] = defaultdict(list)
     for found_row in await conn.execute(query):
-        ids[tuple(found_row[1:])].append(found_row[0])
+        ids[tuple(found_row[2:])].append((found_row[0], found_row[1]))
     names = ", ".join(f.name for f in match)
     for row in batch:
         found = ids.get(row.key) if row.key is not None else None
@@ -63,4 +66,4 @@ async def find_existing(
             row.fail(None, f"{len(found)} existing records have the same {names}; "
                            "match on fields that identify one record")
         else:
-            row.existing = found[0]
+            row.existing, row.number = found[0]

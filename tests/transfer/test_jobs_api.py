@@ -507,3 +507,13 @@ async def test_jobs_still_start_after_another_app_in_the_process_stopped(
 
     assert done["status"] == "finished", done
     assert done["result"]["created"] == 1
+
+
+async def test_an_exact_duplicate_is_reported_with_the_records_number(api: Api) -> None:
+    text = "Last name,Email\nTwice,twice@example.com\n"
+    await finished(api, (await started(api.client, text))["id"])
+    again = await finished(api, (await started(api.client, text,
+                                               options={"match": ["email"]}))["id"])
+    (note,) = again["result"]["details"]["duplicates"]
+    assert note["action"] == "skipped" and note["score"] is None
+    assert note["recordNumber"].startswith("CON-")
