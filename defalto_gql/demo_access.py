@@ -22,8 +22,10 @@ from defalto_gql.access import management
 from defalto_gql.access.users import create_user
 
 DEMO_PASSWORD = "defalto-demo"
-SALES = {"Account": ["view", "create", "edit", "export"], "Contact": ["view", "create", "edit"],
-         "Lead": ["view", "create", "edit", "delete"], "Deal": ["view", "create", "edit"],
+SALES = {"Account": ["view", "create", "edit", "export"],
+         "Contact": ["view", "create", "edit", "import", "export"],
+         "Lead": ["view", "create", "edit", "delete", "import", "export"],
+         "Deal": ["view", "create", "edit", "export"],
          "Product": ["view"], "Ticket": ["view"], "Comment": ["view", "create"]}
 SUPPORT = {"Account": ["view"], "Contact": ["view", "edit"], "Product": ["view"],
            "Ticket": ["view", "create", "edit", "delete"], "Comment": ["view", "create"]}
