@@ -125,6 +125,29 @@ async def mark(engine: AsyncEngine, job_id: str, **changes: Any) -> None:
                                    (job_id, *values))
 
 
+# A worker that has not beaten its heart for this long is gone (procrastinate's default
+# stalled-worker timeout is 30 s, with a heartbeat every 10 s).
+STALLED = "60 seconds"
+
+
+async def fail_interrupted(engine: AsyncEngine) -> int:
+    """Mark failed the jobs left ``running`` by a worker that stopped; returns how many.
+
+    A job is running as long as a live worker (a recent heartbeat) holds its queue job.
+    """
+    async with engine.begin() as conn:
+        result = await conn.exec_driver_sql(
+            "UPDATE dg_transfer_jobs AS t SET status = 'failed', finished_at = now(), "
+            "error = 'interrupted: the worker running it stopped; rows already written stay; "
+            "start it again with a match rule to skip them' "
+            "WHERE t.status = 'running' AND NOT EXISTS ("
+            " SELECT 1 FROM procrastinate_jobs AS p JOIN procrastinate_workers AS w"
+            " ON w.id = p.worker_id WHERE p.status = 'doing'"
+            " AND p.args ->> 'job_id' = t.id::text"
+            f" AND w.last_heartbeat > now() - interval '{STALLED}')")
+        return int(result.rowcount or 0)
+
+
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

@@ -6,9 +6,10 @@ worker (inside ``defalto serve`` unless ``DEFALTO_RUN_JOBS=off``, or
 the time it runs. Progress is written to the job row while it runs.
 
 A queue job is not retried: an import that failed halfway has written some
-rows, and running it again without a match rule would write them twice. A job
-found ``running`` when its queue job starts (its worker died) is marked failed
-for the same reason; the user starts it again, with a match rule.
+rows, and running it again without a match rule would write them twice. For
+the same reason a job left ``running`` by a worker that stopped (killed, or its
+machine gone) is marked failed when a worker starts; the user starts it again,
+with a match rule.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ async def running_queue(runtime: Runtime, *, work: bool) -> AsyncIterator[App]:
     """Open the queue for deferring; with ``work``, also run a worker until the block ends."""
     app = make_queue(runtime)
     async with app.open_async():
+        if work:
+            await _recover(runtime)
         worker = asyncio.create_task(app.run_worker_async(
             queues=[QUEUE], concurrency=1, install_signal_handlers=False, name="defalto",
             additional_context={"runtime": runtime}, listen_notify=True,
@@ -80,8 +83,16 @@ async def run_worker(runtime: Runtime) -> None:
     """Run jobs until cancelled (``defalto worker``)."""
     app = make_queue(runtime)
     async with app.open_async():
+        await _recover(runtime)
         await app.run_worker_async(queues=[QUEUE], concurrency=1, name="defalto",
                                    additional_context={"runtime": runtime})
+
+
+async def _recover(runtime: Runtime) -> None:
+    failed = await jobs.fail_interrupted(runtime.engine)
+    if failed:
+        logger.warning("%d transfer jobs were left running by a stopped worker; marked failed",
+                       failed)
 
 
 async def enqueue(app: App, kind: str, job_id: str) -> None:

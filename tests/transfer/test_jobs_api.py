@@ -517,3 +517,26 @@ async def test_an_exact_duplicate_is_reported_with_the_records_number(api: Api) 
     (note,) = again["result"]["details"]["duplicates"]
     assert note["action"] == "skipped" and note["score"] is None
     assert note["recordNumber"].startswith("CON-")
+
+
+async def test_a_job_left_running_by_a_stopped_worker_is_failed_when_a_worker_starts(
+    api: Api, database_url: str
+) -> None:
+    # Given a job that a worker took and then died with (no live worker holds it)
+    from defalto_gql.app import create_app
+    from tests.conftest import settings_for_tests
+
+    done = await finished(api, (await started(api.client, "Last name\nGone\n"))["id"])
+    async with api.engine.begin() as conn:
+        await conn.exec_driver_sql("UPDATE dg_transfer_jobs SET status = 'running', "
+                                   "finished_at = NULL WHERE id::text = $1", (done["id"],))
+
+    # When another instance with a worker starts
+    other = create_app(settings_for_tests(), database_url=database_url)
+    async with other.router.lifespan_context(other):
+        pass
+
+    # Then the job says it was interrupted
+    found = await finished(api, done["id"])
+    assert found["status"] == "failed"
+    assert "interrupted" in found["error"]
