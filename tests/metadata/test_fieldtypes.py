@@ -348,6 +348,10 @@ def test_a_bare_amount_takes_the_default_currency() -> None:
     ("integer", "twelve"),
     ("decimal", "1.234,5"),
     ("decimal", "1,23"),
+    ("decimal", "1e5"),
+    ("integer", "\u0663"),
+    ("integer", "\uff11\uff12"),
+    ("decimal", "--1"),
     ("decimal", "NaN"),
     ("decimal", "Infinity"),
     ("decimal", ""),
@@ -373,3 +377,8 @@ def test_day_first_still_refuses_impossible_dates() -> None:
     f = field("date", dayFirst=True)
     with pytest.raises(ValueError, match="not a date"):
         f.type.parse_text(f, "31/02/2023")
+
+
+def test_a_tiny_float_default_reads_in_plain_notation() -> None:
+    f = field("decimal", scale=6)
+    assert f.type.from_json(f, 0.00001) == Decimal("0.00001")

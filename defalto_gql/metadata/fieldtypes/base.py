@@ -8,6 +8,7 @@ with a message meant for the client; the records layer attaches the field name.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
@@ -65,7 +66,8 @@ class FieldType:
         if isinstance(value, str) and self.output_kind not in ("String", "ID"):
             return self.parse_text(f, value)
         if isinstance(value, float) and self.output_kind in ("Decimal", "Money"):
-            return self.parse_text(f, repr(value))
+            # Plain notation: the text rule takes no exponent (1e-05).
+            return self.parse_text(f, format(Decimal(repr(value)), "f"))
         return value
 
     def is_empty(self, value: Any) -> bool:

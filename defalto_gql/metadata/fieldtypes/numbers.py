@@ -14,6 +14,7 @@ from defalto_gql.metadata.model import FieldDef
 
 ORDERED = ("eq", "neq", "in", "notIn", "gt", "gte", "lt", "lte", "is")
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+PLAIN = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
 
 
 def parse_number_text(text: str) -> Decimal:
@@ -21,13 +22,17 @@ def parse_number_text(text: str) -> Decimal:
 
     Rule: surrounding spaces are ignored; ``,`` and ``_`` and spaces between
     digit groups are thousands separators; ``.`` is the decimal point. A value
-    such as ``1.234,5`` is rejected rather than guessed.
+    such as ``1.234,5`` is rejected rather than guessed, and so are exponents
+    (``1e5``) and digits other than 0-9.
     """
     cleaned = text.strip()
-    if re.search(r"\d[ _,]\d{3}", cleaned):
-        if not re.fullmatch(r"[+-]?\d{1,3}([ _,]\d{3})+(\.\d+)?", cleaned):
+    if re.search(r"\d[ _,]\d{3}", cleaned, re.ASCII):
+        if not re.fullmatch(r"[+-]?\d{1,3}([ _,]\d{3})+(\.\d+)?", cleaned, re.ASCII):
             raise ValueError(f"{text!r} is not a number")
         cleaned = re.sub(r"[ _,]", "", cleaned)
+    # Plain digits 0-9 with an optional point: no exponent (1e5), no other scripts' digits.
+    if not PLAIN.fullmatch(cleaned):
+        raise ValueError(f"{text!r} is not a number")
     try:
         found = Decimal(cleaned)
     except InvalidOperation:
@@ -165,7 +170,9 @@ class CurrencyType(DecimalType):
     def from_json(self, f: FieldDef, value: Any) -> Any:
         if isinstance(value, dict):
             amount = value.get("amount")
-            return {**value, "amount": parse_number_text(str(amount)) if amount is not None
+            plain = format(Decimal(str(amount)), "f") if isinstance(amount, int | float) \
+                else str(amount)
+            return {**value, "amount": parse_number_text(plain) if amount is not None
                     else None}
         return super().from_json(f, value)
 
