@@ -206,6 +206,12 @@ class UserImporter:
             (SYSTEM_USER_ID,))).mappings()]
         roles: dict[str, str] = {r.name: r.id for r in await conn.exec_driver_sql(
             "SELECT name, id::text AS id FROM dg_roles")}
+        system = (await conn.exec_driver_sql(
+            "SELECT email FROM dg_users WHERE id = $1", (SYSTEM_USER_ID,))).scalar()
+        for row in rows:
+            # The system user is nobody one can match, update or become.
+            if not row.problems and row.email is not None and row.email == system:
+                row.fail("email", f"{row.email} is the system's own address")
         _reject_shared_emails(rows)
         self._find_existing(rows, people, match)
         for row in rows:

@@ -270,3 +270,14 @@ def test_the_command_imports_users_as_an_administrator_only(scratch_url: str, tm
     assert "User: 2 rows read; 2 were created" in first.stderr
     assert "1 User records were created for references" in first.stderr
     assert again.returncode == 0 and "2 skipped as duplicates" in again.stderr
+
+
+async def test_the_system_users_address_is_refused_alike_in_a_dry_run_and_a_real_run(
+    api: Api, tmp_path: Path
+) -> None:
+    path = tmp_path / "system.csv"
+    path.write_text("name,email\nSys,system@defalto.invalid\n", encoding="utf-8")
+    reports = [await UserImporter(api.runtime, UserImportOptions(dry_run=dry)).run(path)
+               for dry in (True, False)]
+    assert [(r.created, r.rejected) for r in reports] == [(0, 1), (0, 1)]
+    assert "system" in str(reports[1].problems[0])
