@@ -6,7 +6,8 @@ Cells are written so that our own import reads them back exactly:
 
 - references as the target's label (its name), owners as the user's email;
 - currency as ``1200.50 USD``; dates and times in ISO form;
-- multi-picklists as ``a;b``, a value holding ``;`` or a quote quoted the CSV way;
+- multi-picklists as ``a;b``, a value holding ``;``, a quote or a line break quoted
+  the CSV way;
 - text that a spreadsheet would run as a formula gets one leading apostrophe
   (``csvfiles.protect``).
 """
@@ -156,6 +157,8 @@ def _number(value: Decimal) -> str:
 
 
 def _joined(values: list[str]) -> str:
+    # The csv module quotes a value holding a character of the line terminator, so
+    # CRLF (then cut off) quotes values with line breaks: "" would leave them bare.
     out = io.StringIO()
-    csv.writer(out, delimiter=";", lineterminator="").writerow(values)
-    return out.getvalue()
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerow(values)
+    return out.getvalue().removesuffix("\r\n")

@@ -135,3 +135,26 @@ async def test_a_label_that_looks_like_a_formula_is_protected_and_maps_back(
     assert text == f"Last name,'{label}\r\nA,\"'\n=1+1\"\r\n"
     assert report.mapped_columns == {"Last name": "lastName", label: name}
     assert report.created == 1
+
+
+async def test_a_multi_picklist_value_with_a_line_break_survives_its_export(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a contact with multi-picklist values holding a line feed and a CRLF
+    tags = (await api.query(CREATE_FIELD, {"data": {
+        "label": unique("Tags"), "type": "multipicklist",
+        "values": ["multi\nline", "two\r\nends", "Plain"]}}))["createField"]["name"]
+    await api.query(f'mutation {{ createContact(data: {{lastName: "A", '
+                    f'{tags}: ["multi\\nline", "two\\r\\nends", "Plain"]}}) {{ id }} }}')
+
+    # When it is exported and imported back over itself, matched on the last name
+    text = await export(api, "Contact", fields=["lastName", tags])
+    report = await run_import(api, "Contact", csv_file(tmp_path, text), match=("lastName",),
+                              on_duplicate="update")
+
+    # Then the values were quoted inside the cell and read back exactly
+    assert '""multi\nline""' in text
+    assert (report.updated, report.rejected) == (1, 0), report.problems
+    found = await api.query(f"{{ contacts {{ edges {{ node {{ {tags} }} }} }} }}")
+    assert found["contacts"]["edges"][0]["node"][tags] == ["multi\nline", "two\r\nends",
+                                                           "Plain"]
