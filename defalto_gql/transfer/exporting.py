@@ -4,7 +4,10 @@ Rows come through ``records.reading.list_records`` in keyset pages, so the
 user's row filter applies and memory stays flat; hidden fields are left out.
 Cells are written so that our own import reads them back exactly:
 
-- references as the target's label (its name), owners as the user's email;
+- references as the target's label (its name), owners as the user's email; a
+  record the system user owns (the demo data) exports an empty owner, since an
+  import gives no record to the system user: a create then gives the record to
+  the importer, an update leaves its owner alone;
 - currency as ``1200.50 USD``; dates and times in ISO form;
 - multi-picklists as ``a;b``, a value holding ``;``, a quote or a line break quoted
   the CSV way;
@@ -30,6 +33,7 @@ from defalto_gql.records.context import RecordContext
 from defalto_gql.records.filters import live
 from defalto_gql.records.reading import ListArgs, list_records
 from defalto_gql.transfer import csvfiles
+from defalto_gql.transfer.references import SYSTEM_USER_ID
 
 PAGE = 500
 # The built-in columns an export leaves out unless asked for by name.
@@ -132,6 +136,10 @@ async def _target_labels(ctx: RecordContext, conn: Any, target: str, ids: list[s
 def cell(f: FieldDef, value: Any, labels: dict[str, str]) -> str:
     """One value as CSV text that ``parse_text`` (and the importer) read back exactly."""
     if value is None:
+        return ""
+    if f.type_key == "owner" and value == SYSTEM_USER_ID and f.writable:
+        # The import refuses the system user as an owner; an empty cell instead gives
+        # a new record the importer and leaves an updated record's owner alone.
         return ""
     if f.type_key in ("reference", "owner") and isinstance(value, str):
         # A target the user cannot see (or a deleted one) exports empty.

@@ -13,7 +13,8 @@ from defalto_gql.errors import Forbidden
 from defalto_gql.records.context import RecordContext
 from defalto_gql.transfer.csvfiles import FORMULA_START, protect, unprotect
 from defalto_gql.transfer.exporting import export_text
-from tests.conftest import Api
+from defalto_gql.transfer.references import SYSTEM_USER_ID
+from tests.conftest import ADMIN_EMAIL, Api
 from tests.transfer.conftest import csv_file, run_import, unique
 
 CREATE_FIELD = """mutation($data: FieldInput!) {
@@ -158,3 +159,33 @@ async def test_a_multi_picklist_value_with_a_line_break_survives_its_export(
     found = await api.query(f"{{ contacts {{ edges {{ node {{ {tags} }} }} }} }}")
     assert found["contacts"]["edges"][0]["node"][tags] == ["multi\nline", "two\r\nends",
                                                            "Plain"]
+
+
+async def test_a_record_the_system_user_owns_exports_an_empty_owner_that_imports_back(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a contact owned by the system user, as the demo data's are
+    await api.query('mutation { createContact(data: {lastName: "Demo"}) { id } }')
+    table = api.runtime.generation().model.tables.of("Contact")
+    async with api.engine.begin() as conn:
+        await conn.execute(table.update().values(owner_id=SYSTEM_USER_ID))
+
+    # When it is exported and imported back, updating it, then into an empty module
+    text = await export(api, "Contact", fields=["lastName", "ownerId"])
+    updated = await run_import(api, "Contact", csv_file(tmp_path, text), match=("lastName",),
+                               on_duplicate="update")
+    async with api.engine.begin() as conn:
+        kept = (await conn.execute(sa.select(table.c.owner_id))).scalar_one()
+        await conn.execute(table.delete())
+        admin = (await conn.exec_driver_sql(
+            "SELECT id::text FROM dg_users WHERE email = $1", (ADMIN_EMAIL,))).scalar_one()
+    created = await run_import(api, "Contact", csv_file(tmp_path, text),
+                               policy=AccessPolicy.system(admin))
+
+    # Then the owner cell is empty, the update kept the owner, the create gave the importer
+    assert text == "Last name,Owner\r\nDemo,\r\n"
+    assert (updated.updated, updated.rejected, kept) == (1, 0, SYSTEM_USER_ID)
+    assert (created.created, created.rejected) == (1, 0)
+    async with api.engine.connect() as conn:
+        owner = (await conn.execute(sa.select(table.c.owner_id))).scalar_one()
+    assert owner == admin
