@@ -119,7 +119,7 @@ class Detector:
                 index[key].append(candidate)
         earlier: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
         for row in rows:
-            me = self._candidate(f"line {row.line}", None, values[id(row)])
+            me = self._candidate(row.ident, None, values[id(row)])
             keys = self._keys(me.texts)
             best, score = self._best(me, [c for k in keys for c in (
                 *index.get(k, ()), *self.memory.get(k, ()))])
@@ -144,7 +144,7 @@ class Detector:
     def remember(self, rows: list[Row]) -> None:
         """A dry run's rows that would be created, as candidates for the rows after them."""
         for row in rows:
-            me = self._candidate(f"line {row.line}", None, self._columns(row))
+            me = self._candidate(row.ident, None, self._columns(row))
             for key in self._keys(me.texts):
                 self.memory[key].append(me)
 

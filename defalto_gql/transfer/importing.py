@@ -40,7 +40,7 @@ from defalto_gql.transfer.detection import Detector
 from defalto_gql.transfer.duplicates import find_existing, match_fields
 from defalto_gql.transfer.locks import module_lock
 from defalto_gql.transfer.mapping import MappingError, plan_columns, plan_joins
-from defalto_gql.transfer.merging import read_current
+from defalto_gql.transfer.merging import DryRecords, read_current
 from defalto_gql.transfer.options import ON_DUPLICATE, ImportOptions, Row
 from defalto_gql.transfer.picklists import add_picklist_values, unknown_choices
 from defalto_gql.transfer.reports import DuplicatesWriter, ImportReport, RejectsWriter
@@ -68,7 +68,9 @@ class Importer(BatchWrites):
         # Values a dry run would add to picklists, so later rows validate as they would.
         self.planned: dict[str, set[str]] = {}
         self.pending_keys: set[tuple[Any, ...]] = set()
-        self.dry_keys: set[tuple[Any, ...]] = set()
+        # A dry run's memory of what it would have written (see DryRecords).
+        self.dry_keys: dict[tuple[Any, ...], str] = {}
+        self.dry = DryRecords()
         self.detector: Detector | None = None
         self.notes: DuplicatesWriter | None = None
 
@@ -224,6 +226,7 @@ class Importer(BatchWrites):
             await self._resolve(conn, batch)
             if self.match:
                 await find_existing(self.ctx, conn, self.module, self.match, batch)
+                self._match_dry(batch)
         pending = batch
         # Rows resembling an earlier row of the batch wait until that row is written;
         # the first row never waits, so each round writes at least one row.
@@ -232,16 +235,52 @@ class Importer(BatchWrites):
                 if self.detector:
                     await self.detector.find(self.ctx, conn, pending)
                 if self.options.on_duplicate == "merge":
-                    await read_current(self.ctx, conn, self.module, pending)
+                    await read_current(self.ctx, conn, self.module, self.dry.in_database(pending))
+                    self.dry.apply(pending)
+                    self._one_merge_each(pending)
             ready = [row for row in pending if not row.waits]
             creates, updates = self._sort(ready)
             await self._write(creates, updates)
-            if self.detector and self.options.dry_run:
-                self.detector.remember(creates)
+            if self.options.dry_run:
+                self._remember(creates, updates)
             self._account(ready, rejects)
             pending = [row for row in pending if row.waits]
             for row in pending:
                 row.waits = False
+
+    def _match_dry(self, batch: list[Row]) -> None:
+        """A dry run: rows with the key of a row it would have created duplicate that row."""
+        if not self.options.dry_run:
+            return
+        for row in batch:
+            if row.existing is None and row.key is not None and row.key in self.dry_keys:
+                row.existing = self.dry_keys[row.key]
+
+    @staticmethod
+    def _one_merge_each(rows: list[Row]) -> None:
+        """Rows merging into a record another row of this round merges into wait a round.
+
+        Each merge then reads the record as the merge before it left it, instead of
+        filling, from the same first reading, a field the other merge just filled.
+        """
+        taken: set[str] = set()
+        for row in rows:
+            if row.waits or row.existing is None or row.problems:
+                continue
+            if row.existing in taken:
+                row.waits = True
+            taken.add(row.existing)
+
+    def _remember(self, creates: list[Row], updates: list[Row]) -> None:
+        """A dry run keeps what it would have written, for the rows after these."""
+        if self.detector:
+            self.detector.remember(creates)
+        for row in creates:
+            if row.key is not None:
+                self.dry_keys[row.key] = row.ident
+        if self.options.on_duplicate == "merge":
+            self.dry.created(creates)
+            self.dry.merged(updates)
 
     def _account(self, rows: list[Row], rejects: RejectsWriter | None) -> None:
         for row in rows:
@@ -296,26 +335,33 @@ class Importer(BatchWrites):
     async def _create_targets(self, f: FieldDef, found: dict[str, set[str]]) -> None:
         if f.name not in self.options.mapping.create_references or f.type_key != "reference":
             return
-        missing = sorted(text for text, ids in found.items() if not ids)
+        target = self.ctx.snapshot.module(f.targets[0])
+        # A cell in the form of a record number names a record; it never creates one.
+        missing = sorted(text for text, ids in found.items() if not ids
+                         and not references.cites_record(target.record_prefix, text))
         if not missing:
             return
-        target = self.ctx.snapshot.module(f.targets[0])
-        items = [{target.label_field: text} for text in missing]
+        # Cells differing only in case name one new target, spelled as the first.
+        names: dict[str, str] = {}
+        for text in missing:
+            names.setdefault(text.lower(), text)
+        items = [{target.label_field: name} for name in names.values()]
         counts = self.report.targets_created
-        counts[target.name] = counts.get(target.name, 0) + len(missing)
+        counts[target.name] = counts.get(target.name, 0) + len(names)
         made: list[Any]
         if self.options.dry_run:
             # Ids no record has: a dry run checks the rows as if the targets existed.
-            made = [{"id": str(uuid.uuid4())} for _ in missing]
+            made = [{"id": str(uuid.uuid4())} for _ in names]
         else:
             try:
                 made = await writing.create_many(self.ctx, target.name, items)
             except DefaltoError as exc:
-                counts[target.name] -= len(missing)
+                counts[target.name] -= len(names)
                 logger.debug("could not create reference targets: %s", exc.message)
                 return
-        for text, record in zip(missing, made, strict=True):
-            found[text] = {record["id"]}
+        ids = {key: record["id"] for key, record in zip(names, made, strict=True)}
+        for text in missing:
+            found[text] = {ids[text.lower()]}
 
 
 def _choices(value: Any) -> list[Any]:

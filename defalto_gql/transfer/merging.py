@@ -40,6 +40,47 @@ async def read_current(ctx: RecordContext, conn: AsyncConnection, module: Module
         row.current = found.get(row.existing) if row.existing is not None else None
 
 
+class DryRecords:
+    """What a dry run's writes would leave behind, so a later merge sees it as the real run does.
+
+    A real run merges a row into the record as it is then: created by an earlier
+    row of the file, or filled by an earlier merge. A dry run writes nothing, so
+    it keeps the column values it would have written: whole records for the rows
+    it would create (named ``line N``), and the filled columns of the existing
+    records it would merge into. Kept for a dry merge only; it grows with the file.
+    """
+
+    def __init__(self) -> None:
+        self.made: dict[str, dict[str, Any]] = {}
+        self.filled: dict[str, dict[str, Any]] = {}
+
+    def created(self, rows: list[Row]) -> None:
+        for row in rows:
+            self.made[row.ident] = dict(row.stored)
+
+    def merged(self, rows: list[Row]) -> None:
+        for row in rows:
+            if row.existing is not None:
+                known = self.made.get(row.existing)
+                target = known if known is not None else self.filled.setdefault(
+                    row.existing, {})
+                target.update(row.stored)
+
+    def in_database(self, rows: list[Row]) -> list[Row]:
+        """The rows whose duplicate is a record the database holds."""
+        return [row for row in rows if row.existing not in self.made]
+
+    def apply(self, rows: list[Row]) -> None:
+        """Set ``current`` as the dry run's writes would have left it."""
+        for row in rows:
+            if row.existing is None or row.problems:
+                continue
+            if row.existing in self.made:
+                row.current = dict(self.made[row.existing])
+            elif row.existing in self.filled:
+                row.current = {**(row.current or {}), **self.filled[row.existing]}
+
+
 def merge(module: ModuleDef, row: Row) -> tuple[dict[str, Any], list[str], list[str]]:
     """The values to write (the fields to fill), the fields filled, the fields in conflict."""
     current = row.current or {}

@@ -88,6 +88,13 @@ class Row:
     fill: dict[str, Any] | None = None
     filled: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()
+    # The column values validation made of the row: what a write would store.
+    stored: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ident(self) -> str:
+        """How a dry run names the record this row would create."""
+        return f"line {self.line}"
 
     def fail(self, column: str | None, reason: str) -> None:
         self.problems.append(RowProblem(self.line, column, reason))

@@ -7,7 +7,6 @@ importer's context, options and report.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from defalto_gql.errors import BadUserInput, DefaltoError, FieldProblem
 from defalto_gql.metadata.model import ModuleDef
@@ -31,7 +30,6 @@ class BatchWrites:
     report: ImportReport
     columns: dict[str, str]
     planned: dict[str, set[str]]
-    dry_keys: set[tuple[Any, ...]]
     notes: DuplicatesWriter | None
 
     def _sort(self, batch: list[Row]) -> tuple[list[Row], list[Row]]:
@@ -41,8 +39,7 @@ class BatchWrites:
         creates: list[Row] = []
         updates: list[Row] = []
         for row in batch:
-            duplicate = row.existing is not None or (
-                self.options.dry_run and row.key is not None and row.key in self.dry_keys)
+            duplicate = row.existing is not None
             if not row.problems and duplicate and mode == "skip":
                 self.report.skipped += 1
                 self._note(row)
@@ -52,15 +49,13 @@ class BatchWrites:
                 data, filled, conflicts = merge(module, row)
                 row.fill, row.filled, row.conflicts = data, tuple(filled), tuple(conflicts)
             problems: list[FieldProblem] = []
-            column_values(module, dict(data), creating=not duplicate, row=None,
-                          problems=problems, rights=self.ctx.rights)
+            row.stored = column_values(module, dict(data), creating=not duplicate, row=None,
+                                       problems=problems, rights=self.ctx.rights)
             for problem in problems:
                 row.fail(self.columns.get(problem.field, problem.field), problem.message)
             if row.problems:
                 continue
             (updates if duplicate else creates).append(row)
-            if self.options.dry_run and row.key is not None:
-                self.dry_keys.add(row.key)
         return creates, updates
 
     def _validating_module(self) -> ModuleDef:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
+from defalto_gql.transfer.reports import ImportReport
 from tests.conftest import Api
 from tests.transfer.conftest import csv_file, run_import
 
@@ -84,3 +86,45 @@ async def test_a_merged_value_that_is_invalid_rejects_the_row(api: Api, tmp_path
 
     assert (report.merged, report.rejected) == (0, 1)
     assert report.problems[0].column == "Birthday"
+
+
+def _outcome(report: ImportReport) -> tuple[Any, ...]:
+    notes = [(n.line, n.action, n.filled, n.conflicts) for n in report.duplicates]
+    return (report.created, report.merged, report.rejected, report.conflicted, notes)
+
+
+async def test_a_merge_dry_run_into_rows_of_the_same_file_reports_what_the_real_run_does(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a file whose later rows resemble its first one (detected, not matched)
+    path = csv_file(tmp_path, "First name,Last name,Email,Title\n"
+                              "Aa,Bb,,CEO\n"
+                              "Aa,Bb,a@example.com,CTO\n"
+                              "Aa,Bb,b@example.com,\n")
+    options: dict[str, Any] = {"detect": ("firstName", "lastName"), "on_duplicate": "merge"}
+
+    # When it is imported dry, then for real
+    dry = await run_import(api, "Contact", path, dry_run=True, **options)
+    real = await run_import(api, "Contact", path, **options)
+
+    # Then both report one created and two merged: the second row fills the email,
+    # the third finds it filled (a conflict), and neither overwrites the other
+    assert _outcome(dry) == _outcome(real) == (1, 2, 0, 2, [
+        (3, "merged", ("email",), ("title",)), (4, "merged", (), ("email",))])
+    found = await api.query("{ contacts { totalCount edges { node { email title } } } }")
+    assert found["contacts"]["edges"] == [{"node": {"email": "a@example.com", "title": "CEO"}}]
+
+
+async def test_a_merge_dry_run_of_a_key_repeated_in_the_file_reports_what_the_real_run_does(
+    api: Api, tmp_path: Path
+) -> None:
+    path = csv_file(tmp_path, "Last name,Email,Title\nLovelace,ada@example.com,\n"
+                              "Lovelace,ada@example.com,Countess\n"
+                              "Lovelace,ada@example.com,Analyst\n")
+    options: dict[str, Any] = {"match": ("email",), "on_duplicate": "merge"}
+
+    dry = await run_import(api, "Contact", path, dry_run=True, **options)
+    real = await run_import(api, "Contact", path, **options)
+
+    assert _outcome(dry) == _outcome(real) == (1, 2, 0, 1, [
+        (3, "merged", ("title",), ()), (4, "merged", (), ("title",))])

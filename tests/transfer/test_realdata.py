@@ -323,3 +323,20 @@ async def test_febrl_duplicates_are_detected_against_the_rec_id_truth(
     right = sum(entities[line] in values[keys[ident]] for line, ident in found.items())
     assert right / len(found) >= precision
     assert len(expected & set(found)) / len(expected) >= recall
+
+
+async def test_a_febrl_merge_dry_run_reports_what_the_real_merge_does(api: Api) -> None:
+    path = realdata_set("febrl-synthetic-people", "dataset1.csv") / "dataset1.csv"
+    mapping = Mapping.load(MAPPINGS / "febrl-people.json")
+
+    def outcome(report: ImportReport) -> tuple[Any, ...]:
+        notes = [(n.line, n.filled, n.conflicts) for n in report.duplicates]
+        return (report.created, report.merged, report.rejected, report.conflicted, notes)
+
+    dry = await Importer(api.runtime, "Contact", ImportOptions(
+        mapping=mapping, on_duplicate="merge", dry_run=True)).run(path)
+    real = await Importer(api.runtime, "Contact", ImportOptions(
+        mapping=mapping, on_duplicate="merge")).run(path)
+
+    assert outcome(dry) == outcome(real)
+    assert real.merged == real.detected > 400
