@@ -4,10 +4,15 @@ Rows come through ``records.reading.list_records`` in keyset pages, so the
 user's row filter applies and memory stays flat; hidden fields are left out.
 Cells are written so that our own import reads them back exactly:
 
-- references as the target's label (its name), owners as the user's email; a
-  record the system user owns (the demo data) exports an empty owner, since an
-  import gives no record to the system user: a create then gives the record to
-  the importer, an update leaves its owner alone;
+- references as the target's label (its name); where the target module numbers
+  its records and another record you can see has the same label (ignoring case),
+  the label followed by the record number, ``Lopez (CON-1042)`` (the number alone
+  for an empty label). A person still reads the name, and the import finds that
+  very record, or rejects the cell where the number now names a record with
+  another label (as in another database) rather than link the wrong one;
+- owners as the user's email; a record the system user owns (the demo data)
+  exports an empty owner, since an import gives no record to the system user: a
+  create then gives the record to the importer, an update leaves its owner alone;
 - currency as ``1200.50 USD``; dates and times in ISO form;
 - multi-picklists as ``a;b``, a value holding ``;``, a quote or a line break quoted
   the CSV way;
@@ -128,9 +133,26 @@ async def _target_labels(ctx: RecordContext, conn: Any, target: str, ids: list[s
     visible = ctx.rights.read_filter(target, table)
     if module.label_field in ctx.rights.hidden(target):
         return {}
-    query = sa.select(table.c.id, label).where(
-        table.c.id.in_(ids), live(table), sa.true() if visible is None else visible)
-    return {ident: text for ident, text in await conn.execute(query) if text is not None}
+    seen = sa.and_(live(table), sa.true() if visible is None else visible)
+    number = table.c.get("record_number")
+    numbers = number if number is not None else sa.null()
+    rows = (await conn.execute(sa.select(table.c.id, label, numbers)
+                               .where(table.c.id.in_(ids), seen))).all()
+    if number is None:
+        # Without record numbers a shared label is all there is; the import rejects it.
+        return {ident: text for ident, text, _ in rows if text is not None}
+    folded = sa.func.lower(label)
+    shared = set((await conn.execute(
+        sa.select(folded).where(folded.in_({t.lower() for _, t, _ in rows if t}), seen)
+        .group_by(folded).having(sa.func.count() > 1))).scalars())
+    return {ident: _cited(text, num, shared) for ident, text, num in rows}
+
+
+def _cited(label: str | None, number: str, shared: set[str]) -> str:
+    """A label another visible record shares (ignoring case) gets its record number."""
+    if not label:
+        return number
+    return f"{label} ({number})" if label.lower() in shared else label
 
 
 def cell(f: FieldDef, value: Any, labels: dict[str, str]) -> str:

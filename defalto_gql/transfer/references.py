@@ -2,10 +2,17 @@
 
 One query per reference field and batch. A text that names no record the
 importing user can see, or names several, is a row problem; nothing is guessed.
+
+Labels and record numbers compare ignoring case (``acc-1042``, ``dup co``); when
+several labels differ only in case, the one written exactly wins. A cell
+``Label (NUMBER)``, as an export writes a label several records share, names
+the record with that number if its label is still that label. A cell in the
+form of a record number never creates a target (see ``cites_record``).
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import sqlalchemy as sa
@@ -17,6 +24,8 @@ from defalto_gql.records.filters import live
 
 # The built-in system user owns nothing a person imports.
 SYSTEM_USER_ID = "00000000-0000-0000-0000-000000000001"
+# A label with the record number after it, as exports write a shared label: "Lopez (CON-7)".
+_CITED = re.compile(r"(.+) \(([^()\s]+)\)", re.DOTALL)
 
 
 async def resolve(
@@ -36,22 +45,61 @@ async def _records(
     module = ctx.snapshot.module(target)
     table = ctx.tables.of(target)
     label = table.c[module.field(module.label_field).column]
-    names = sorted(texts)
-    wanted: sa.ColumnElement[bool] = label.in_(names)
     number = table.c.get("record_number")
+    cited = {text: cited_number(module.record_prefix, text) for text in texts}
+    folded = sorted({t.lower() for t in texts}
+                    | {c[0].lower() for c in cited.values() if c is not None})
+    # Case is ignored in SQL and settled below, where an exact-case label wins.
+    wanted: sa.ColumnElement[bool] = sa.func.lower(label).in_(folded)
     if number is not None:
-        wanted = sa.or_(wanted, number.in_(names))
+        wanted = sa.or_(wanted, sa.func.lower(number).in_(folded))
     # Records the user cannot see count as missing: their existence is not revealed.
     visible = ctx.rights.read_filter(target, table)
     query = sa.select(table.c.id, label.label("label"),
                       (number if number is not None else sa.null()).label("number")) \
         .where(wanted, live(table), sa.true() if visible is None else visible)
-    found: dict[str, set[str]] = defaultdict(set)
-    for row in await conn.execute(query):
-        for key in (row.label, row.number):
-            if key in texts:
-                found[key].add(row.id)
-    return {text: found.get(text, set()) for text in texts}
+    rows = [(row.id, row.label, row.number) for row in await conn.execute(query)]
+    return {text: _named(text, cited[text], rows) for text in texts}
+
+
+def _named(text: str, cited: tuple[str, str] | None,
+           rows: list[tuple[str, str | None, str | None]]) -> set[str]:
+    """The ids ``text`` names: by record number or label, ignoring case, exact case first."""
+    folded = text.lower()
+    numbered = {ident for ident, _, number in rows if number and number.lower() == folded}
+    exact = {ident for ident, label, _ in rows if label == text}
+    alike = {ident for ident, label, _ in rows if label and label.lower() == folded}
+    found = numbered | (exact or alike)
+    if found or cited is None:
+        return found
+    # "Lopez (CON-1042)": the record with that number, if it still has that label.
+    number, name = cited[0].lower(), cited[1].lower()
+    return {ident for ident, label, num in rows
+            if num and num.lower() == number and (label or "").lower() == name}
+
+
+def cited_number(prefix: str | None, text: str) -> tuple[str, str] | None:
+    """The record number and label of a ``Label (NUMBER)`` cell, as exports write them.
+
+    Only a number of the target's own prefix counts, so a name that merely ends
+    in parentheses (``Acme (UK)``) is read as a name.
+    """
+    found = _CITED.fullmatch(text)
+    if found is None or not is_record_number(prefix, found[2]):
+        return None
+    return found[2], found[1]
+
+
+def is_record_number(prefix: str | None, text: str) -> bool:
+    """Whether ``text`` has the form of a record number of the prefix (``acc-1044``)."""
+    if not prefix:
+        return False
+    return re.fullmatch(rf"{re.escape(prefix)}-\d+", text.strip(), re.IGNORECASE) is not None
+
+
+def cites_record(prefix: str | None, text: str) -> bool:
+    """Whether a cell names a record by number (alone or cited), so it never creates one."""
+    return is_record_number(prefix, text) or cited_number(prefix, text) is not None
 
 
 async def _users(conn: AsyncConnection, texts: set[str]) -> dict[str, set[str]]:

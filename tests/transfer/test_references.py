@@ -1,0 +1,104 @@
+"""Reference cells: shared labels exported with their record number, case, and creation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Api
+from tests.transfer.conftest import csv_file, run_import
+from tests.transfer.test_exporting import export
+
+
+async def accounts(api: Api, *names: str) -> list[dict[str, Any]]:
+    data = ", ".join(f'{{name: "{name}"}}' for name in names)
+    made = await api.query(f"mutation {{ createAccounts(data: [{data}]) "
+                           "{ id name recordNumber } }")
+    found: list[dict[str, Any]] = made["createAccounts"]
+    return found
+
+
+async def contacts_by_account(api: Api) -> dict[str, str | None]:
+    found = await api.query("{ contacts { edges { node { lastName accountId } } } }")
+    return {e["node"]["lastName"]: e["node"]["accountId"] for e in found["contacts"]["edges"]}
+
+
+async def test_a_shared_label_exports_with_its_record_number_and_imports_back(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given two accounts named alike (ignoring case), one named alone, and contacts of each
+    dup, other, solo = await accounts(api, "Dup Co", "dup co", "Solo")
+    await api.query(f"""mutation {{ createContacts(data: [
+        {{lastName: "A", accountId: "{dup['id']}"}}, {{lastName: "B", accountId: "{other['id']}"}},
+        {{lastName: "C", accountId: "{solo['id']}"}}]) {{ id }} }}""")
+    before = await contacts_by_account(api)
+
+    # When the contacts are exported and imported back over themselves
+    text = await export(api, "Contact", fields=["lastName", "account"])
+    report = await run_import(api, "Contact", csv_file(tmp_path, text), match=("lastName",),
+                              on_duplicate="update")
+
+    # Then shared labels carry the record number, the rest stay names, and all links hold
+    assert f"A,Dup Co ({dup['recordNumber']})" in text
+    assert f"B,dup co ({other['recordNumber']})" in text and "C,Solo\r\n" in text
+    assert (report.updated, report.rejected) == (3, 0), report.problems
+    assert await contacts_by_account(api) == before
+
+
+async def test_a_cited_number_naming_a_record_of_another_label_is_a_row_error(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a cell citing an account whose number now belongs to another name
+    (acme,) = await accounts(api, "Acme")
+    path = csv_file(tmp_path, f"Last name,Account\r\nA,Other ({acme['recordNumber']})\r\n")
+
+    # When it is imported, even with targets created
+    report = await run_import(api, "Contact", path,
+                              mapping={"references": {"account": {"create": True}}})
+
+    # Then the row is rejected and no account named after the cell is made
+    assert (report.created, report.rejected, report.targets_created) == (0, 1, {})
+    assert "no Account has the name or record number" in report.problems[0].reason
+
+
+async def test_labels_and_record_numbers_resolve_ignoring_case_exact_case_first(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given accounts differing only in case, and one other
+    upper, lower, solo = await accounts(api, "Dup Co", "dup co", "Solo")
+    number = solo["recordNumber"].lower()
+
+    # When cells name them in exact case, in another case, and by a lower-case number
+    path = csv_file(tmp_path, "Last name,Account\r\nA,Dup Co\r\nB,dup co\r\nC,DUP CO\r\n"
+                              f"D,SOLO\r\nE,{number}\r\n")
+    report = await run_import(api, "Contact", path)
+
+    # Then exact case wins, a case matching none exactly is ambiguous, the rest resolve
+    assert (report.created, report.rejected) == (4, 1), report.problems
+    assert report.problems[0].line == 4 and "2 Account records" in report.problems[0].reason
+    assert await contacts_by_account(api) == {"A": upper["id"], "B": lower["id"],
+                                              "D": solo["id"], "E": solo["id"]}
+
+
+async def test_creating_targets_reuses_a_name_in_another_case_and_never_a_number(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given an account, and a file naming it in another case, a new one in two cases,
+    # and a record number no account has (a deleted one's)
+    (dup,) = await accounts(api, "Dup Co")
+    path = csv_file(tmp_path, "Last name,Account\r\nA,dup co\r\nB,New Co\r\nC,NEW CO\r\n"
+                              "D,ACC-999999\r\n")
+
+    # When it is imported with missing accounts created
+    report = await run_import(api, "Contact", path,
+                              mapping={"references": {"account": {"create": True}}})
+
+    # Then one account is created, the number is a row error, the rest link
+    assert (report.created, report.rejected, report.targets_created) == \
+        (3, 1, {"Account": 1}), report.problems
+    assert report.problems[0].line == 5
+    linked = await contacts_by_account(api)
+    names = await api.query("{ accounts { edges { node { id name } } } }")
+    by_id = {e["node"]["id"]: e["node"]["name"] for e in names["accounts"]["edges"]}
+    assert linked["A"] == dup["id"] and linked["B"] == linked["C"]
+    assert sorted(by_id.values()) == ["Dup Co", "NEW CO"]
