@@ -37,7 +37,7 @@ from defalto_gql.records.validation import input_name
 from defalto_gql.runtime import Runtime
 from defalto_gql.transfer import csvfiles, references
 from defalto_gql.transfer.detection import Detector
-from defalto_gql.transfer.duplicates import find_existing, match_fields
+from defalto_gql.transfer.duplicates import find_existing, match_fields, match_key
 from defalto_gql.transfer.locks import module_lock
 from defalto_gql.transfer.mapping import MappingError, plan_columns, plan_joins
 from defalto_gql.transfer.merging import DryRecords, read_current
@@ -89,7 +89,8 @@ class Importer(BatchWrites):
         rights.require(self.module.name, "create")
         if self.options.on_duplicate in ("update", "merge"):
             rights.require(self.module.name, "edit")
-        self.plan = plan_columns(self.module, table.header, self.options.mapping)
+        self.plan = plan_columns(self.module, table.header, self.options.mapping,
+                                 self.options.match)
         self.header = table.header
         self._check_plan()
 
@@ -204,13 +205,14 @@ class Importer(BatchWrites):
             except ValueError as exc:
                 row.fail(self.columns[f.name], str(exc))
         if self.match:
-            row.key = tuple(row.data.get(f.name, row.refs.get(f.name)) for f in self.match)
-            if any(v is None for v in row.key):
-                row.key = None
+            row.key = match_key(self.match, {**row.lookups, **row.refs, **row.data})
         return row
 
     def _set(self, row: Row, f: FieldDef, text: str) -> None:
-        if f.type_key in ("reference", "owner"):
+        if not f.writable:
+            # The record number: read to match on, never written (see plan_columns).
+            row.lookups[f.name] = text.strip()
+        elif f.type_key in ("reference", "owner"):
             row.refs[f.name] = text.strip()
         elif f.type_key == "date":
             row.data[f.name] = parse_date_text(text, self.options.day_first)
@@ -225,7 +227,8 @@ class Importer(BatchWrites):
         async with self.ctx.engine.connect() as conn:
             await self._resolve(conn, batch)
             if self.match:
-                await find_existing(self.ctx, conn, self.module, self.match, batch)
+                await find_existing(self.ctx, conn, self.module, self.match, batch,
+                                    self.columns)
                 self._match_dry(batch)
         pending = batch
         # Rows resembling an earlier row of the batch wait until that row is written;
@@ -330,7 +333,7 @@ class Importer(BatchWrites):
             if self.match and f in self.match:
                 for row in batch:
                     if row.key is not None:
-                        row.key = tuple(row.data.get(m.name) for m in self.match)
+                        row.key = match_key(self.match, {**row.lookups, **row.data})
 
     async def _create_targets(self, f: FieldDef, found: dict[str, set[str]]) -> None:
         if f.name not in self.options.mapping.create_references or f.type_key != "reference":

@@ -134,10 +134,14 @@ def _candidates(module: ModuleDef) -> dict[str, FieldDef]:
     return found
 
 
-def plan_columns(module: ModuleDef, header: list[str], mapping: Mapping
-                 ) -> list[FieldDef | None]:
-    """For each column, the field it fills (``None``: ignored); MappingError for bad rules."""
-    known = _candidates(module)
+def plan_columns(module: ModuleDef, header: list[str], mapping: Mapping,
+                 match: tuple[str, ...] = ()) -> list[FieldDef | None]:
+    """For each column, the field it fills (``None``: ignored); MappingError for bad rules.
+
+    The record number is never written, but a column is read into it when ``match``
+    names it, to find the records to update (``--match recordNumber``).
+    """
+    known = {**_lookups(module, match), **_candidates(module)}
     unknown = [c for c in mapping.columns if c not in header]
     if unknown:
         raise MappingError(f"the mapping names columns the file does not have: {unknown}")
@@ -149,6 +153,10 @@ def plan_columns(module: ModuleDef, header: list[str], mapping: Mapping
         elif column in mapping.columns:
             target = mapping.columns[column]
             f = None if target is None else known.get(normalise(target))
+            if target is not None and f is None and _lookups(module, (target,)):
+                raise MappingError(f"column {column!r}: the record number is given by the "
+                                   "system; a column fills it only to match on "
+                                   "(--match recordNumber)")
             if target is not None and f is None:
                 raise MappingError(f"column {column!r}: {module.name} has no field {target!r} "
                                    "that an import can set")
@@ -161,6 +169,15 @@ def plan_columns(module: ModuleDef, header: list[str], mapping: Mapping
     if twice:
         raise MappingError(f"several columns fill the same field: {twice}; map one to null")
     return plan
+
+
+def _lookups(module: ModuleDef, match: tuple[str, ...]) -> dict[str, FieldDef]:
+    """The record number by its normalised name and label, when ``match`` names it."""
+    f = module.fields_by_name.get("recordNumber")
+    if f is None:
+        return {}
+    names = {normalise(f.name), normalise(f.label)}
+    return dict.fromkeys(names, f) if names & {normalise(m) for m in match} else {}
 
 
 def plan_joins(module: ModuleDef, header: list[str], mapping: Mapping

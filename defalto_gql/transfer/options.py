@@ -74,6 +74,8 @@ class Row:
     cells: list[str]
     data: dict[str, Any] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)
+    # Cells read only to match on (the record number), never written.
+    lookups: dict[str, str] = field(default_factory=dict)
     problems: list[RowProblem] = field(default_factory=list)
     key: tuple[Any, ...] | None = None
     # The record this row duplicates: its id, record number and similarity (None: exact).
