@@ -16,7 +16,7 @@ from typing import Any
 
 from defalto_gql.access.policy import AccessPolicy
 from defalto_gql.config import Settings
-from defalto_gql.errors import DefaltoError
+from defalto_gql.errors import BadUserInput, DefaltoError
 from defalto_gql.metadata.model import Snapshot
 from defalto_gql.runtime import Runtime
 from defalto_gql.transfer.csvfiles import CsvFileError
@@ -198,6 +198,20 @@ def print_report(report: ImportReport) -> None:
               file=sys.stderr)
 
 
+def _filter(given: str | None) -> dict[str, Any] | None:
+    """``--filter``: one JSON object, as the GraphQL API's filter argument."""
+    if given is None:
+        return None
+    try:
+        where = json.loads(given)
+    except json.JSONDecodeError as exc:
+        raise BadUserInput(f"--filter is not JSON: {exc}", field="filter") from None
+    if not isinstance(where, dict):
+        raise BadUserInput("--filter must be one JSON object, such as "
+                           '\'{"lastName": {"eq": "Lovelace"}}\'', field="filter")
+    return where
+
+
 def export_command(args: argparse.Namespace, settings: Settings) -> None:
     from defalto_gql.cli import database
     from defalto_gql.transfer.exporting import export_text
@@ -206,7 +220,7 @@ def export_command(args: argparse.Namespace, settings: Settings) -> None:
         policy = await acting_policy(runtime, args.as_email)
         module = module_named(runtime.generation().model.snapshot, args.module)
         ctx = runtime.context(runtime.generation(), policy=policy).records
-        where = json.loads(args.filter) if args.filter else None
+        where = _filter(args.filter)
         fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
         if args.output:
             with args.output.open("w", encoding="utf-8", newline="") as out:

@@ -81,7 +81,15 @@ class _CountingReader(io.RawIOBase):
 
 def codec_name(encoding: str | None) -> str:
     """The codec to decode with; UTF-8 skips a byte-order mark when there is one."""
-    name = codecs.lookup(encoding or "utf-8").name
+    try:
+        info = codecs.lookup(encoding or "utf-8")
+    except LookupError:
+        raise CsvFileError(f"unknown encoding {encoding!r}; for example utf-8, cp1252, "
+                           "latin-1") from None
+    # Codecs such as rot13 or base64 exist but do not read text files.
+    if not getattr(info, "_is_text_encoding", True):
+        raise CsvFileError(f"{encoding!r} is not a text encoding")
+    name = info.name
     return "utf-8-sig" if name in ("utf-8", "utf-8-sig") else name
 
 

@@ -21,7 +21,6 @@ from defalto_gql.transfer.mapping import Mapping, MappingError, normalise
 if TYPE_CHECKING:
     from defalto_gql.transfer.users import UserImportOptions
 
-RULE_KEYS = {"columns", "values", "references", "extendPicklists", "join", "detect"}
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-1", "iso-8859-15",
              "windows-1252", "utf-16")
 
@@ -31,12 +30,14 @@ def _problem(message: str) -> BadUserInput:
 
 
 def check_rules(module: ModuleDef, rules: Any) -> dict[str, Any]:
-    """Mapping rules in the documented shape, naming fields ``module`` has."""
+    """Mapping rules in the shape ``Mapping.from_dict`` reads, naming fields ``module`` has."""
     if not isinstance(rules, dict):
         raise _problem("mapping rules must be a JSON object")
-    unknown = sorted(set(rules) - RULE_KEYS)
-    if unknown:
-        raise _problem(f"unknown mapping keys {unknown}; known: {sorted(RULE_KEYS)}")
+    try:
+        mapping = Mapping.from_dict(rules)
+        ImportOptions(mapping=mapping).check()
+    except MappingError as exc:
+        raise _problem(str(exc)) from None
     fields = {normalise(f.name): f for f in module.fields}
     fields.update({normalise(f.label): f for f in module.fields
                    if normalise(f.label) not in fields})
@@ -45,46 +46,17 @@ def check_rules(module: ModuleDef, rules: Any) -> dict[str, Any]:
         if not isinstance(name, str) or normalise(name) not in fields:
             raise _problem(f"{where}: {module.name} has no field {name!r}")
 
-    columns = rules.get("columns", {})
-    if not isinstance(columns, dict):
-        raise _problem("columns must map column names to field names (or null)")
-    for column, target in columns.items():
+    for column, target in mapping.columns.items():
         if target is not None:
             field_named(target, f"columns.{column}")
-    for key in ("values", "references"):
-        section = rules.get(key, {})
-        if not isinstance(section, dict) or not all(isinstance(v, dict)
-                                                     for v in section.values()):
-            raise _problem(f"{key} must map field names to objects")
-        for name in section:
-            field_named(name, key)
-    for name, translations in rules.get("values", {}).items():
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in translations.items()):
-            raise _problem(f"values.{name} must map cell texts to texts")
-    joins = rules.get("join", {})
-    if not isinstance(joins, dict) or not all(isinstance(v, dict) for v in joins.values()):
-        raise _problem('join must map field names to {"columns": [...], "separator": " "}')
-    for name in joins:
-        field_named(name, "join")
-    detect = rules.get("detect", {})
-    if not isinstance(detect, dict):
-        raise _problem('detect must be {"fields": [...], "block": [...], "threshold": 0.8}')
-    for key in ("fields", "block"):
-        names = detect.get(key, [])
-        if not isinstance(names, list):
-            raise _problem(f"detect.{key} must be a list of field names")
+    named = [("values", mapping.values), ("references", rules.get("references", {})),
+             ("join", mapping.joins), ("detect.fields", mapping.detect),
+             ("detect.block", mapping.detect_block)]
+    if not isinstance(mapping.extend, bool):
+        named.append(("extendPicklists", mapping.extend))
+    for where, names in named:
         for name in names:
-            field_named(name, f"detect.{key}")
-    try:
-        ImportOptions(mapping=Mapping.from_dict(rules)).check()
-    except (MappingError, TypeError, ValueError, AttributeError) as exc:
-        raise _problem(str(exc)) from None
-    extend = rules.get("extendPicklists", [])
-    if extend is not True:
-        if not isinstance(extend, list):
-            raise _problem("extendPicklists must be true or a list of field names")
-        for name in extend:
-            field_named(name, "extendPicklists")
+            field_named(name, where)
     return rules
 
 

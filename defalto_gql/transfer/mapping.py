@@ -81,27 +81,101 @@ class Mapping:
         return cls.from_dict(read_rules(path))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Mapping:
-        extend = data.get("extendPicklists", [])
-        creates = {name for name, rule in data.get("references", {}).items()
-                   if rule.get("create")}
-        detect = data.get("detect", {})
-        threshold = detect.get("threshold")
-        try:
-            joins = {name: (tuple(rule["columns"]), str(rule.get("separator", " ")))
-                     for name, rule in data.get("join", {}).items()}
-        except (KeyError, TypeError):
-            raise MappingError('each join is {"columns": [...], "separator": " "}') from None
+    def from_dict(cls, data: Any) -> Mapping:
+        """The rules of a mapping file; MappingError for an unknown key or a wrong shape."""
+        if not isinstance(data, dict):
+            raise MappingError("mapping rules must be one JSON object")
+        _known_keys(data, RULE_KEYS, "the mapping")
+        detect = _object(data.get("detect", {}), "detect", DETECT_SHAPE)
+        _known_keys(detect, ("fields", "block", "threshold"), "detect")
         return cls(
-            columns=dict(data.get("columns", {})),
+            columns=_column_rules(data.get("columns", {})),
             values=_value_rules(data.get("values", {})),
-            create_references=frozenset(creates),
-            extend=True if extend is True else frozenset(extend),
-            joins=joins,
-            detect=tuple(detect.get("fields", ())),
-            detect_block=tuple(detect.get("block", ())),
-            detect_threshold=None if threshold is None else float(threshold),
+            create_references=_reference_rules(data.get("references", {})),
+            extend=_extend_rule(data.get("extendPicklists", [])),
+            joins=_join_rules(data.get("join", {})),
+            detect=_names(detect.get("fields", []), "detect.fields"),
+            detect_block=_names(detect.get("block", []), "detect.block"),
+            detect_threshold=_threshold(detect.get("threshold")),
         )
+
+
+# The keys a mapping file may have, and the shapes their values take.
+RULE_KEYS = ("columns", "values", "references", "extendPicklists", "join", "detect")
+DETECT_SHAPE = '{"fields": [...], "block": [...], "threshold": 0.8}'
+JOIN_SHAPE = '{"columns": [...], "separator": " "}'
+
+
+def _object(given: Any, where: str, shape: str) -> dict[str, Any]:
+    if not isinstance(given, dict):
+        raise MappingError(f"{where} must be {shape}, not {json.dumps(given)}")
+    return given
+
+
+def _known_keys(given: dict[str, Any], known: tuple[str, ...], where: str) -> None:
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise MappingError(f"unknown mapping keys {unknown} in {where}; known: {list(known)}")
+
+
+def _names(given: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(given, list) or not all(isinstance(n, str) for n in given):
+        raise MappingError(f"{where} must be a list of field names, not {json.dumps(given)}")
+    return tuple(given)
+
+
+def _column_rules(given: Any) -> dict[str, str | None]:
+    columns = _object(given, "columns", '{"CSV header": "field name" or null}')
+    for column, target in columns.items():
+        if target is not None and not isinstance(target, str):
+            raise MappingError(f"columns.{column} must be a field name or null, "
+                               f"not {json.dumps(target)}")
+    return dict(columns)
+
+
+def _reference_rules(given: Any) -> frozenset[str]:
+    """The ``references`` section: the reference fields whose missing targets are created."""
+    creates = set()
+    for name, rule in _object(given, "references", '{"field": {"create": true}}').items():
+        _object(rule, f"references.{name}", '{"create": true}')
+        _known_keys(rule, ("create",), f"references.{name}")
+        create = rule.get("create", False)
+        if not isinstance(create, bool):
+            raise MappingError(f"references.{name}.create must be true or false")
+        if create:
+            creates.add(name)
+    return frozenset(creates)
+
+
+def _extend_rule(given: Any) -> frozenset[str] | bool:
+    if isinstance(given, bool):
+        return given or frozenset()
+    if not isinstance(given, list) or not all(isinstance(n, str) for n in given):
+        raise MappingError("extendPicklists must be true or a list of field names, "
+                           f"not {json.dumps(given)}")
+    return frozenset(given)
+
+
+def _join_rules(given: Any) -> dict[str, tuple[tuple[str, ...], str]]:
+    joins = {}
+    for name, rule in _object(given, "join", f'{{"field": {JOIN_SHAPE}}}').items():
+        _object(rule, f"join.{name}", JOIN_SHAPE)
+        _known_keys(rule, ("columns", "separator"), f"join.{name}")
+        columns = _names(rule.get("columns"), f"join.{name}.columns")
+        separator = rule.get("separator", " ")
+        if not columns or not isinstance(separator, str):
+            raise MappingError(f"join.{name} must be {JOIN_SHAPE}, with at least one column")
+        joins[name] = (columns, separator)
+    return joins
+
+
+def _threshold(given: Any) -> float | None:
+    if given is None:
+        return None
+    if isinstance(given, bool) or not isinstance(given, int | float):
+        raise MappingError(f"detect.threshold must be a number above 0 and at most 1, "
+                           f"not {json.dumps(given)}")
+    return float(given)
 
 
 def _value_rules(given: Any) -> dict[str, dict[str, str]]:

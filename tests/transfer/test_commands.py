@@ -54,3 +54,36 @@ def test_import_reports_rows_writes_rejects_and_export_prints_csv(
     assert exported.stdout == ("Last name,Email,Office phone\n"
                                "Ada,ada@example.com,'+1-532-344-1362\n")
     assert missing.returncode == 2 and "error:" in missing.stderr
+
+
+def test_bad_rules_filters_and_encodings_are_clear_errors_not_tracebacks(
+    scratch_url: str, tmp_path: Path
+) -> None:
+    env = environment(DEFALTO_DATABASE_URL=scratch_url)
+    source = tmp_path / "people.csv"
+    source.write_text("Last name\nLovelace\n", encoding="utf-8")
+    bad_rules = ['{"columns": ["a"]}', '{"detect": {"fields": ["lastName"], "threshold": "high"}}',
+                 '{"references": {"account": true}}', '{"unknownKey": 1}',
+                 '{"extendPicklists": "yes"}']
+    runs = []
+    for index, rules in enumerate(bad_rules):
+        mapping = tmp_path / f"rules{index}.json"
+        mapping.write_text(rules, encoding="utf-8")
+        runs.append(defalto("import", "Contact", str(source), "--mapping", str(mapping),
+                            "--no-progress", env=env, cwd=tmp_path))
+    runs.append(defalto("import", "Contact", str(source), "--encoding", "bogus",
+                        "--no-progress", env=env, cwd=tmp_path))
+    runs.append(defalto("import", "Contact", str(source), "--encoding", "rot13",
+                        "--no-progress", env=env, cwd=tmp_path))
+    runs.append(defalto("export", "Contact", "--filter", "{bad json", env=env, cwd=tmp_path))
+    runs.append(defalto("export", "Contact", "--filter", "[1,2]", env=env, cwd=tmp_path))
+
+    for run in runs:
+        assert run.returncode == 2, run.stderr
+        assert "Traceback" not in run.stderr
+        assert run.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "unknown encoding 'bogus'" in runs[5].stderr
+    assert "--filter is not JSON" in runs[7].stderr
+    assert "--filter must be one JSON object" in runs[8].stderr
+    exported = defalto("export", "Contact", env=env, cwd=tmp_path)
+    assert exported.stdout.count("\n") == 1

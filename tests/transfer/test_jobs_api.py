@@ -193,7 +193,9 @@ async def test_a_job_detects_duplicates_with_typos_and_merges_them(api: Api) -> 
 @pytest.mark.parametrize(("rules", "fragment"), [
     ({"columns": {"a": "noSuchField"}}, "no field"),
     ({"colums": {}}, "unknown mapping keys"),
-    ({"values": {"lastName": "x"}}, "objects"),
+    ({"values": {"lastName": "x"}}, "values.lastName must map cell texts to texts"),
+    ({"references": {"account": True}}, 'references.account must be {"create": true}'),
+    ({"detect": {"fields": ["lastName"], "threshold": "high"}}, "detect.threshold"),
     ({"extendPicklists": "yes"}, "extendPicklists"),
     ([1, 2], "JSON object"),
 ])
