@@ -10,9 +10,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import stat
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from defalto_gql.access.policy import AccessPolicy
 from defalto_gql.config import Settings
@@ -128,6 +133,10 @@ def import_command(args: argparse.Namespace, settings: Settings) -> None:
     from defalto_gql.cli import database
 
     async def work(runtime: Runtime) -> int:
+        with _writable(args.report):
+            return await run(runtime)
+
+    async def run(runtime: Runtime) -> int:
         policy = await acting_policy(runtime, args.as_email)
         if is_user_import(args.module):
             report = await _run_with_progress(UserImporter(runtime, user_options(args), policy),
@@ -150,6 +159,57 @@ def import_command(args: argparse.Namespace, settings: Settings) -> None:
     with database(settings) as url:
         code = asyncio.run(_with_runtime(url, settings, work))
     raise SystemExit(code)
+
+
+@contextmanager
+def _writable(path: Path | None) -> Iterator[None]:
+    """Refuse ``path`` now, before a row is written, when it cannot be written later.
+
+    A directory, a missing folder or a file one may not write fails here
+    (OSError, exit 2), as the rejects and duplicates files do. A file made for
+    the check is removed again when the work fails; one that was there is left
+    as it was.
+    """
+    if path is None:
+        yield
+        return
+    existed = path.exists()
+    path.open("a", encoding="utf-8").close()
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            path.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator[IO[str]]:
+    """A file that takes ``path``'s place only when the work succeeds.
+
+    It is written beside ``path`` (so the rename stays on one file system) and
+    renamed over it at the end; a failed export removes it and leaves ``path``
+    as it was.
+    """
+    folder = path.resolve().parent
+    handle, name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            yield out
+        os.chmod(name, _mode_for(path))
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+def _mode_for(path: Path) -> int:
+    """The permissions the output gets: those of the file it replaces, else the umask's."""
+    if path.exists():
+        return stat.S_IMODE(path.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _finish(args: argparse.Namespace, report: ImportReport) -> int:
@@ -223,7 +283,7 @@ def export_command(args: argparse.Namespace, settings: Settings) -> None:
         where = _filter(args.filter)
         fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
         if args.output:
-            with args.output.open("w", encoding="utf-8", newline="") as out:
+            with _replacing(args.output) as out:
                 count = await export_text(ctx, module, out, where=where, fields=fields,
                                           bom=args.bom)
         else:

@@ -87,3 +87,40 @@ def test_bad_rules_filters_and_encodings_are_clear_errors_not_tracebacks(
     assert "--filter must be one JSON object" in runs[8].stderr
     exported = defalto("export", "Contact", env=env, cwd=tmp_path)
     assert exported.stdout.count("\n") == 1
+
+
+def test_a_report_path_that_cannot_be_written_stops_the_import_before_any_row(
+    scratch_url: str, tmp_path: Path
+) -> None:
+    env = environment(DEFALTO_DATABASE_URL=scratch_url)
+    source = tmp_path / "people.csv"
+    source.write_text("Last name\nLovelace\n", encoding="utf-8")
+
+    missing = defalto("import", "Contact", str(source), "--report",
+                      str(tmp_path / "nope" / "r.json"), "--no-progress", env=env, cwd=tmp_path)
+    folder = defalto("import", "Contact", str(source), "--report", str(tmp_path),
+                     "--no-progress", env=env, cwd=tmp_path)
+    exported = defalto("export", "Contact", "--fields", "lastName", env=env, cwd=tmp_path)
+
+    assert (missing.returncode, folder.returncode) == (2, 2), missing.stderr + folder.stderr
+    assert "error:" in missing.stderr and "error:" in folder.stderr
+    assert "Traceback" not in missing.stderr + folder.stderr
+    assert exported.stdout == "Last name\n"
+
+
+def test_a_failed_export_leaves_the_output_file_as_it_was(scratch_url: str, tmp_path: Path
+                                                          ) -> None:
+    env = environment(DEFALTO_DATABASE_URL=scratch_url)
+    out = tmp_path / "out.csv"
+    out.write_text("what was there\n", encoding="utf-8")
+
+    failed = defalto("export", "Contact", "--fields", "shoeSize", "-o", str(out), env=env,
+                     cwd=tmp_path)
+    done = defalto("export", "Contact", "--fields", "lastName", "-o", str(tmp_path / "new.csv"),
+                   env=env, cwd=tmp_path)
+
+    assert failed.returncode == 2 and "shoeSize" in failed.stderr
+    assert out.read_text(encoding="utf-8") == "what was there\n"
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "new.csv").read_bytes() == b"Last name\r\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.csv", "out.csv"]
