@@ -102,3 +102,20 @@ async def test_creating_targets_reuses_a_name_in_another_case_and_never_a_number
     by_id = {e["node"]["id"]: e["node"]["name"] for e in names["accounts"]["edges"]}
     assert linked["A"] == dup["id"] and linked["B"] == linked["C"]
     assert sorted(by_id.values()) == ["Dup Co", "NEW CO"]
+
+
+async def test_picklist_cells_read_as_the_picklist_spells_them(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given cells naming an existing lead source in another case, with spaces around
+    path = csv_file(tmp_path, 'Last name,Company,Lead source\r\nA,X," web  "\r\nB,Y,Newish\r\n')
+
+    # When they are imported with the picklist allowed to grow
+    report = await run_import(api, "Lead", path, mapping={"extendPicklists": ["source"]})
+
+    # Then the existing value is used and only the really new one is added
+    assert (report.created, report.rejected) == (2, 0), report.problems
+    assert report.extended == {"source": ["Newish"]}
+    found = await api.query("{ leads { edges { node { lastName source } } } }")
+    assert {e["node"]["lastName"]: e["node"]["source"]
+            for e in found["leads"]["edges"]} == {"A": "Web", "B": "Newish"}

@@ -47,6 +47,16 @@ def check_choice(f: FieldDef, value: str) -> str:
     return value
 
 
+def spelled(f: FieldDef, text: str) -> str:
+    """A text as the picklist spells it, ignoring case and surrounding spaces (``new lead``
+    is ``New Lead``); an exact value wins, and a text matching none stays as it is."""
+    text = text.strip()
+    if text in f.picklist:
+        return text
+    folded = text.casefold()
+    return next((v for v in f.picklist if v.strip().casefold() == folded), text)
+
+
 class PicklistType(FieldType):
     key = "picklist"
     filter_kind = "Picklist"
@@ -59,7 +69,8 @@ class PicklistType(FieldType):
         return check_choice(f, value)
 
     def parse_text(self, f: FieldDef, text: str) -> Any:
-        return text.strip()
+        # Text (a CSV cell) is read loosely; API values stay exact (check_choice).
+        return spelled(f, text)
 
 
 class MultiPicklistType(FieldType):
@@ -90,7 +101,7 @@ class MultiPicklistType(FieldType):
         if not text.strip():
             return []
         row = next(csv.reader(io.StringIO(text), delimiter=";"))
-        return [item.strip() for item in row if item.strip()]
+        return [spelled(f, item) for item in row if item.strip()]
 
     def filter_clause(
         self, f: FieldDef, table: sa.Table, op: str, operand: Any
