@@ -3,11 +3,14 @@
 The file is read once to its end first (``CsvTable.check``): undecodable bytes
 or a broken CSV structure stop the import before anything is written. Then it
 streams through in batches (500 rows by default). For each batch:
-picklist values the mapping lets grow are added, reference cells are resolved
-to ids, duplicates are looked up on the match fields (exact values) and by
-similarity on the detect fields (``detection``), then each row is validated by
-``records.validation.column_values`` (the API's own rules) and the valid rows
-go to ``records.writing.create_many`` in one statement; duplicates are skipped,
+reference cells are resolved to ids (a target the mapping lets the import
+create gets a stand-in id), duplicates are looked up on the match fields (exact
+values) and by similarity on the detect fields (``detection``), then each row
+is validated by ``records.validation.column_values`` (the API's own rules, with
+the picklist values the mapping lets grow). Only then, for the rows about to be
+written, are missing targets created and new picklist values added, so a row
+rejected or skipped leaves nothing behind. The valid rows go to
+``records.writing.create_many`` in one statement; duplicates are skipped,
 updated or merged (``merging``). A real run holds its module's import lock
 (``locks``) throughout, so imports into one module take turns and each sees
 the records of the one before; a dry run takes no lock.
@@ -23,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,7 @@ from typing import Any
 from defalto_gql.access.policy import AccessPolicy
 from defalto_gql.errors import DefaltoError
 from defalto_gql.metadata.fieldtypes.temporal import parse_date_text
-from defalto_gql.metadata.model import FieldDef
+from defalto_gql.metadata.model import FieldDef, ModuleDef
 from defalto_gql.records import writing
 from defalto_gql.records.context import RecordContext
 from defalto_gql.records.validation import input_name
@@ -42,7 +46,11 @@ from defalto_gql.transfer.locks import module_lock
 from defalto_gql.transfer.mapping import MappingError, plan_columns, plan_joins
 from defalto_gql.transfer.merging import DryRecords, read_current
 from defalto_gql.transfer.options import ON_DUPLICATE, ImportOptions, Row
-from defalto_gql.transfer.picklists import add_picklist_values, unknown_choices
+from defalto_gql.transfer.picklists import (
+    add_picklist_values,
+    unknown_choices,
+    unusable_choice,
+)
 from defalto_gql.transfer.reports import DuplicatesWriter, ImportReport, RejectsWriter
 from defalto_gql.transfer.writes import BatchWrites
 
@@ -65,8 +73,15 @@ class Importer(BatchWrites):
         self.ctx = self._context()
         self.module = self.ctx.snapshot.module(module)
         self.report = ImportReport(self.module.name, options.dry_run)
-        # Values a dry run would add to picklists, so later rows validate as they would.
+        # Values a dry run would add to picklists, so later rows validate as they would;
+        # and the values of this batch that may be added, so its rows validate.
         self.planned: dict[str, set[str]] = {}
+        self.wanted: dict[str, set[str]] = {}
+        # Reference targets to create, by the stand-in id rows carry until they are made;
+        # and, in a dry run, those it would have made (by field and name), as if they exist.
+        self.unmade: dict[str, tuple[FieldDef, str]] = {}
+        self.made: dict[str, str] = {}
+        self.dry_made: dict[tuple[str, str], str] = {}
         self.pending_keys: set[tuple[Any, ...]] = set()
         # A dry run's memory of what it would have written (see DryRecords).
         self.dry_keys: dict[tuple[Any, ...], str] = {}
@@ -223,7 +238,9 @@ class Importer(BatchWrites):
         self.pending_keys.clear()
         if not batch:
             return
-        await self._extend_picklists(batch)
+        self._check_choices(batch)
+        self.unmade.clear()
+        self.made.clear()
         async with self.ctx.engine.connect() as conn:
             await self._resolve(conn, batch)
             if self.match:
@@ -243,6 +260,10 @@ class Importer(BatchWrites):
                     self._one_merge_each(pending)
             ready = [row for row in pending if not row.waits]
             creates, updates = self._sort(ready)
+            # Only rows about to be written make targets and grow picklists.
+            await self._make_targets([*creates, *updates])
+            creates, updates = _unfailed(creates), _unfailed(updates)
+            await self._extend_picklists([*creates, *updates])
             await self._write(creates, updates)
             if self.options.dry_run:
                 self._remember(creates, updates)
@@ -293,16 +314,29 @@ class Importer(BatchWrites):
                 if rejects:
                     rejects.write(row.line, row.cells, row.problems)
 
-    async def _extend_picklists(self, batch: list[Row]) -> None:
+    def _check_choices(self, batch: list[Row]) -> None:
+        """The values the batch would add to picklists: refused now, or let through validation.
+
+        A value that cannot be added (not an administrator, too long) rejects its
+        row; the others are valid until ``_extend_picklists`` adds those of the
+        rows that are written.
+        """
         wanted = unknown_choices(self.module, batch, self.options.mapping, self.planned)
+        admin = self.ctx.rights.is_admin
+        for row in batch:
+            for name, values in wanted.items():
+                new = [v for v in _choices(row.data.get(name)) if v in values]
+                reasons = [unusable_choice(v) if admin else "extending a picklist needs an "
+                           "administrator" for v in new]
+                for reason in dict.fromkeys(r for r in reasons if r):
+                    row.fail(self.columns[name], reason)
+        # A non-administrator's rows are also told the value is not one of the picklist's.
+        self.wanted = wanted if admin else {}
+
+    async def _extend_picklists(self, rows: list[Row]) -> None:
+        """Add the new values of these rows (about to be written) to their picklists."""
+        wanted = unknown_choices(self.module, rows, self.options.mapping, self.planned)
         if not wanted:
-            return
-        if not self.ctx.rights.is_admin:
-            for row in batch:
-                for name in wanted:
-                    if any(v in wanted[name] for v in _choices(row.data.get(name))):
-                        row.fail(self.columns[name], "extending a picklist needs an "
-                                 "administrator")
             return
         for name, values in wanted.items():
             self.report.extended.setdefault(name, []).extend(sorted(values))
@@ -320,7 +354,7 @@ class Importer(BatchWrites):
         for f in {self.module.field(name) for row in batch for name in row.refs}:
             texts = {row.refs[f.name] for row in batch if f.name in row.refs}
             found = await references.resolve(self.ctx, conn, f, texts)
-            await self._create_targets(f, found)
+            self._plan_targets(f, found)
             for row in batch:
                 text = row.refs.get(f.name)
                 if text is None:
@@ -335,7 +369,8 @@ class Importer(BatchWrites):
                     if row.key is not None:
                         row.key = match_key(self.match, {**row.lookups, **row.data})
 
-    async def _create_targets(self, f: FieldDef, found: dict[str, set[str]]) -> None:
+    def _plan_targets(self, f: FieldDef, found: dict[str, set[str]]) -> None:
+        """Stand-in ids for the missing targets the mapping lets the import create."""
         if f.name not in self.options.mapping.create_references or f.type_key != "reference":
             return
         target = self.ctx.snapshot.module(f.targets[0])
@@ -348,23 +383,67 @@ class Importer(BatchWrites):
         names: dict[str, str] = {}
         for text in missing:
             names.setdefault(text.lower(), text)
-        items = [{target.label_field: name} for name in names.values()]
-        counts = self.report.targets_created
-        counts[target.name] = counts.get(target.name, 0) + len(names)
-        made: list[Any]
-        if self.options.dry_run:
-            # Ids no record has: a dry run checks the rows as if the targets existed.
-            made = [{"id": str(uuid.uuid4())} for _ in names]
-        else:
-            try:
-                made = await writing.create_many(self.ctx, target.name, items)
-            except DefaltoError as exc:
-                counts[target.name] -= len(names)
-                logger.debug("could not create reference targets: %s", exc.message)
-                return
-        ids = {key: record["id"] for key, record in zip(names, made, strict=True)}
+        ids: dict[str, str] = {}
+        for key, name in names.items():
+            # A stand-in id until a row that is written needs it (_make_targets); a dry
+            # run's earlier batches would have made it already.
+            made = self.dry_made.get((target.name, key))
+            if made is None:
+                made = str(uuid.uuid4())
+                self.unmade[made] = (f, name)
+            ids[key] = made
         for text in missing:
             found[text] = {ids[text.lower()]}
+
+    async def _make_targets(self, rows: list[Row]) -> None:
+        """Create the reference targets that these rows, about to be written, name.
+
+        A dry run counts them and keeps their stand-in ids, so later batches see
+        them as the real run's would. A target that cannot be created rejects
+        the rows naming it, as a miss does.
+        """
+        needed: dict[str, list[str]] = defaultdict(list)
+        for row in rows:
+            for value in row.data.values():
+                if isinstance(value, str) and value in self.unmade and value not in self.made:
+                    f, _ = self.unmade[value]
+                    if value not in needed[f.targets[0]]:
+                        needed[f.targets[0]].append(value)
+        for target, stand_ins in needed.items():
+            await self._make(self.ctx.snapshot.module(target), stand_ins)
+        for row in rows:
+            for name, value in list(row.data.items()):
+                if not isinstance(value, str) or value not in self.unmade:
+                    continue
+                if value not in self.made:
+                    f, _ = self.unmade[value]
+                    row.fail(self.columns[name], references.describe_miss(
+                        f, row.refs.get(name, ""), set()) or "no such record")
+                    continue
+                row.data[name] = self.made[value]
+                if row.fill is not None and name in row.fill:
+                    row.fill[name] = self.made[value]
+
+    async def _make(self, target: ModuleDef, stand_ins: list[str]) -> None:
+        names = [self.unmade[s][1] for s in stand_ins]
+        if self.options.dry_run:
+            made = stand_ins
+            for stand_in, name in zip(stand_ins, names, strict=True):
+                self.dry_made[(target.name, name.lower())] = stand_in
+        else:
+            items = [{target.label_field: name} for name in names]
+            try:
+                made = [r["id"] for r in await writing.create_many(self.ctx, target.name, items)]
+            except DefaltoError as exc:
+                logger.debug("could not create reference targets: %s", exc.message)
+                return
+        self.made.update(zip(stand_ins, made, strict=True))
+        counts = self.report.targets_created
+        counts[target.name] = counts.get(target.name, 0) + len(made)
+
+
+def _unfailed(rows: list[Row]) -> list[Row]:
+    return [row for row in rows if not row.problems]
 
 
 def _choices(value: Any) -> list[Any]:

@@ -30,6 +30,20 @@ def unknown_choices(module: ModuleDef, batch: Iterable[Row], mapping: Mapping,
     return wanted
 
 
+# The longest picklist value (metadata.admin refuses longer ones).
+MAX_CHOICE = 255
+
+
+def unusable_choice(value: str) -> str | None:
+    """Why ``value`` cannot be added to a picklist, or None when it can."""
+    if len(value) > MAX_CHOICE:
+        return (f"cannot be added to the picklist: it has more than {MAX_CHOICE} characters "
+                f"({len(value)})")
+    if not value.strip():
+        return "cannot be added to the picklist: it is blank"
+    return None
+
+
 def _items(value: Any) -> list[Any]:
     if value is None:
         return []

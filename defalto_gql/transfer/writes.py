@@ -30,6 +30,7 @@ class BatchWrites:
     report: ImportReport
     columns: dict[str, str]
     planned: dict[str, set[str]]
+    wanted: dict[str, set[str]]
     notes: DuplicatesWriter | None
 
     def _sort(self, batch: list[Row]) -> tuple[list[Row], list[Row]]:
@@ -59,13 +60,19 @@ class BatchWrites:
         return creates, updates
 
     def _validating_module(self) -> ModuleDef:
-        """The module as validation should see it: with a dry run's planned picklist values."""
-        if not self.planned:
+        """The module as validation should see it: with the picklist values a run may add.
+
+        Those are a dry run's planned values and the values of this batch that
+        may be added; ``_extend_picklists`` adds those of the rows written.
+        """
+        grown = {name: self.planned.get(name, set()) | self.wanted.get(name, set())
+                 for name in {*self.planned, *self.wanted}}
+        if not grown:
             return self.module
         fields = tuple(
             dataclasses.replace(f, picklist=f.picklist + tuple(sorted(
-                self.planned[f.name] - set(f.picklist))))
-            if f.name in self.planned else f
+                grown[f.name] - set(f.picklist))))
+            if f.name in grown else f
             for f in self.module.fields)
         return dataclasses.replace(self.module, fields=fields)
 

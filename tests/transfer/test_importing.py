@@ -258,3 +258,35 @@ async def test_import_needs_the_import_right_and_may_not_fill_hidden_fields(
     report = await run_import(api, "Contact", path, policy=allowed)
 
     assert report.created == 1
+
+
+async def test_a_rejected_row_creates_no_reference_target(api: Api, tmp_path: Path) -> None:
+    # Given a valid contact and one without a last name, each naming a new account
+    path = csv_file(tmp_path, "Last name,Account\nLovelace,Analytical Engines\n,Ghost Ltd\n")
+    creating = {"references": {"account": {"create": True}}}
+
+    # When it is imported dry, then for real, creating missing accounts
+    dry = await run_import(api, "Contact", path, mapping=creating, dry_run=True)
+    real = await run_import(api, "Contact", path, mapping=creating)
+
+    # Then only the written row's account is created, and the dry run said so
+    assert dry.targets_created == real.targets_created == {"Account": 1}
+    assert (real.created, real.rejected) == (dry.created, dry.rejected) == (1, 1)
+    found = await api.query("{ accounts { edges { node { name } } } }")
+    assert [e["node"]["name"] for e in found["accounts"]["edges"]] == ["Analytical Engines"]
+
+
+async def test_a_dry_run_creates_a_reference_target_once_for_rows_in_several_batches(
+    api: Api, tmp_path: Path
+) -> None:
+    path = csv_file(tmp_path, "Last name,Email,Account\nA,a@example.com,New Co\n"
+                              "B,b@example.com,New Co\nA,a@example.com,New Co\n")
+    options = {"mapping": {"references": {"account": {"create": True}}}, "batch_size": 1,
+               "match": ("email", "account")}
+
+    dry = await run_import(api, "Contact", path, dry_run=True, **options)
+    real = await run_import(api, "Contact", path, **options)
+
+    for report in (dry, real):
+        assert report.targets_created == {"Account": 1}
+        assert (report.created, report.skipped) == (2, 1)
