@@ -238,7 +238,7 @@ def print_report(report: ImportReport) -> None:
     verb = "would be" if report.dry_run else "were"
     print(f"{report.module}: {report.rows} rows read; {report.created} {verb} created, "
           f"{report.updated} updated, {report.merged} merged, {report.skipped} skipped as "
-          f"duplicates, {report.rejected} rejected", file=sys.stderr)
+          f"duplicates, {report.rejected} rejected, {report.blank} blank", file=sys.stderr)
     if report.detected:
         print(f"{report.detected} duplicates detected by similarity", file=sys.stderr)
     if report.conflicted:

@@ -119,10 +119,16 @@ class CsvTable:
     _counter: _CountingReader
     _rows: Iterator[tuple[int, list[str]]]
     _text: io.TextIOWrapper
+    _lines: _Lines
 
     @property
     def bytes_read(self) -> int:
         return self._counter.count
+
+    @property
+    def blank_rows(self) -> int:
+        """Records read so far whose cells are all empty (``,`` or ``  ,  ``), not yielded."""
+        return self._lines.blank
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         return self._rows
@@ -136,7 +142,7 @@ class CsvTable:
         """
         with _decoding(self.path.open("rb"), self.encoding) as text:
             first = _first_line(text, self.path, self.encoding)
-            _, rows = _records(first, text, self.delimiter, self.path, self.encoding)
+            _, rows, _ = _records(first, text, self.delimiter, self.path, self.encoding)
             for _ in rows:
                 pass
 
@@ -158,11 +164,12 @@ def open_table(path: Path, encoding: str | None = None, delimiter: str | None = 
     try:
         first = _first_line(text, path, encoding)
         chosen = delimiter or sniff_delimiter(first)
-        header, rows = _records(first, text, chosen, path, encoding)
+        header, rows, lines = _records(first, text, chosen, path, encoding)
     except BaseException:
         text.close()
         raise
-    return CsvTable(path, encoding, header, chosen, path.stat().st_size, counter, rows, text)
+    return CsvTable(path, encoding, header, chosen, path.stat().st_size, counter, rows, text,
+                    lines)
 
 
 def _decoding(raw: io.BufferedReader, encoding: str | None) -> io.TextIOWrapper:
@@ -174,14 +181,30 @@ def _first_line(text: io.TextIOWrapper, path: Path, encoding: str | None) -> str
         first = text.readline()
     except UnicodeDecodeError:
         raise _decode_error(path, encoding) from None
-    if not first.strip():
+    if not _blank(first):
+        return first
+    blank = 1
+    try:
+        while (line := text.readline()) and _blank(line):
+            blank += 1
+    except UnicodeDecodeError:
+        raise _decode_error(path, encoding) from None
+    if not line:
         raise CsvFileError("the file is empty: the first line must name the columns")
-    return first
+    lines = "line 1 is blank" if blank == 1 else f"lines 1 to {blank} are blank"
+    raise CsvFileError(f"{lines}: the header naming the columns must be the first line "
+                       f"(it seems to be line {blank + 1}; remove the blank lines above it)")
+
+
+def _blank(line: str) -> bool:
+    """A line with nothing but spaces and delimiters: no header, whatever the delimiter."""
+    return not line.strip(" \t\r\n" + "".join(DELIMITERS))
 
 
 def _records(first: str, rest: io.TextIOWrapper, delimiter: str, path: Path,
-             encoding: str | None) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """The header, and the records after it with the line each starts on."""
+             encoding: str | None
+             ) -> tuple[list[str], Iterator[tuple[int, list[str]]], _Lines]:
+    """The header, the records after it with the line each starts on, and the lines."""
     # Process-wide, but only ever raised: see FIELD_LIMIT.
     csv.field_size_limit(FIELD_LIMIT)
     lines = _Lines(first, rest)
@@ -200,7 +223,7 @@ def _records(first: str, rest: io.TextIOWrapper, delimiter: str, path: Path,
         # Column names end up in reports stored as JSON, which PostgreSQL refuses with NUL.
         if "\x00" in name:
             raise CsvFileError(f"the header holds a NUL character: column {index} ({name!r})")
-    return header, _numbered(reader, lines, path, encoding)
+    return header, _numbered(reader, lines, path, encoding), lines
 
 
 class _Lines:
@@ -216,6 +239,8 @@ class _Lines:
         self.first = first
         self.rest = rest
         self.done = False
+        # Records whose cells are all empty, counted by _numbered.
+        self.blank = 0
 
     def __iter__(self) -> Iterator[str]:
         yield self.first
@@ -249,9 +274,12 @@ def _numbered(reader: Any, lines: _Lines, path: Path, encoding: str | None
         if lines.done:
             raise _unclosed(reader.line_num, cells[-1])
         start, line = line + 1, reader.line_num
-        # Blank lines (often at the end of a file) are not records.
+        # An empty line (often at the end of a file) is no record; a row of empty
+        # cells is one, counted as blank rather than imported.
         if cells and any(cell.strip() for cell in cells):
             yield start, cells
+        elif cells:
+            lines.blank += 1
 
 
 def _csv_error(line: int, exc: csv.Error) -> CsvFileError:

@@ -124,7 +124,7 @@ class Importer(BatchWrites):
         logger.info("import finished", extra={
             "module_name": r.module, "dry_run": r.dry_run, "rows_read": r.rows,
             "rows_created": r.created, "rows_updated": r.updated, "rows_merged": r.merged,
-            "rows_skipped": r.skipped, "rows_rejected": r.rejected,
+            "rows_skipped": r.skipped, "rows_rejected": r.rejected, "rows_blank": r.blank,
             "duplicates_detected": r.detected})
         return self.report
 
@@ -191,6 +191,8 @@ class Importer(BatchWrites):
                 if progress:
                     progress(self.report.rows, table.bytes_read)
         await self._flush(batch, rejects)
+        self.report.blank = table.blank_rows
+        self.report.rows += table.blank_rows
         if progress:
             progress(self.report.rows, table.bytes_read)
 

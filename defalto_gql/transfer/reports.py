@@ -52,7 +52,9 @@ class DuplicateNote:
 
 @dataclass
 class ImportReport:
-    """Every row accounted for: rows == created + updated + merged + skipped + rejected.
+    """Every row accounted for: rows == created + updated + merged + skipped + rejected + blank.
+
+    ``blank`` counts the rows whose cells are all empty (read, nothing to import).
 
     ``detected`` counts the duplicates found by similarity (any action);
     ``conflicted`` the merged rows with at least one value kept that differs.
@@ -66,6 +68,7 @@ class ImportReport:
     skipped: int = 0
     rejected: int = 0
     merged: int = 0
+    blank: int = 0
     detected: int = 0
     conflicted: int = 0
     duplicates: list[DuplicateNote] = field(default_factory=list)
@@ -92,7 +95,8 @@ class ImportReport:
         return {
             "module": self.module, "dryRun": self.dry_run, "rows": self.rows,
             "created": self.created, "updated": self.updated, "merged": self.merged,
-            "skipped": self.skipped, "rejected": self.rejected, "detected": self.detected,
+            "skipped": self.skipped, "rejected": self.rejected, "blank": self.blank,
+            "detected": self.detected,
             "conflicted": self.conflicted,
             "duplicates": [note.as_dict() for note in self.duplicates],
             "problemCount": self.problem_count,

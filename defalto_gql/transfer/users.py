@@ -103,7 +103,8 @@ class UserImporter:
             rows = [self._parse(line, cells, table.header, plan) for line, cells in table.rows()]
             if progress:
                 progress(len(rows), table.bytes_read)
-        self.report.rows = len(rows)
+        self.report.blank = table.blank_rows
+        self.report.rows = len(rows) + table.blank_rows
         wrote = await self._check_and_write(rows, match)
         if wrote:
             self.runtime.access_changed()

@@ -123,3 +123,30 @@ async def test_a_nul_in_a_data_cell_rejects_only_its_row(api: Api, tmp_path: Pat
 
     assert (report.created, report.rejected) == (1, 1)
     assert (report.problems[0].line, report.problems[0].reason) == (2, "contains a NUL character")
+
+
+async def test_rows_of_empty_cells_are_counted_as_blank(api: Api, tmp_path: Path) -> None:
+    # Given rows of empty cells between two people, and an empty line at the end
+    path = csv_file(tmp_path, "Last name,Email\nA,\n,\n  ,  \nB,\n\n")
+
+    # When it is imported (dry, then for real)
+    dry = await run_import(api, "Contact", path, dry_run=True)
+    real = await run_import(api, "Contact", path)
+
+    # Then every row is accounted for: two created, two blank (the empty line is no row)
+    for report in (dry, real):
+        assert (report.rows, report.created, report.blank) == (4, 2, 2)
+        assert report.as_dict()["blank"] == 2
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"\nLast name\nA\n", "line 1 is blank: the header naming the columns must be the first "
+                          "line (it seems to be line 2"),
+    (b"\r\n , \r\nLast name\r\n", "lines 1 to 2 are blank"),
+    (b"\n\n  \n", "the file is empty"),
+])
+async def test_blank_lines_above_the_header_say_where_it_was_expected(
+    api: Api, tmp_path: Path, body: bytes, message: str
+) -> None:
+    with pytest.raises(CsvFileError, match=message.replace("(", r"\(")):
+        await run_import(api, "Contact", file_of(tmp_path, body))
