@@ -239,6 +239,9 @@ def print_report(report: ImportReport) -> None:
     print(f"{report.module}: {report.rows} rows read; {report.created} {verb} created, "
           f"{report.updated} updated, {report.merged} merged, {report.skipped} skipped as "
           f"duplicates, {report.rejected} rejected, {report.blank} blank", file=sys.stderr)
+    if report.unmatched:
+        print(f"{report.unmatched} rows had no value to match on and {verb} created as new "
+              "(each run creates them again)", file=sys.stderr)
     if report.detected:
         print(f"{report.detected} duplicates detected by similarity", file=sys.stderr)
     if report.conflicted:

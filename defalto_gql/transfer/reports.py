@@ -54,7 +54,9 @@ class DuplicateNote:
 class ImportReport:
     """Every row accounted for: rows == created + updated + merged + skipped + rejected + blank.
 
-    ``blank`` counts the rows whose cells are all empty (read, nothing to import).
+    ``blank`` counts the rows whose cells are all empty (read, nothing to import);
+    ``unmatched`` the created rows that had no value in a match field, so matched
+    nothing (another run creates them again).
 
     ``detected`` counts the duplicates found by similarity (any action);
     ``conflicted`` the merged rows with at least one value kept that differs.
@@ -69,6 +71,7 @@ class ImportReport:
     rejected: int = 0
     merged: int = 0
     blank: int = 0
+    unmatched: int = 0
     detected: int = 0
     conflicted: int = 0
     duplicates: list[DuplicateNote] = field(default_factory=list)
@@ -96,6 +99,7 @@ class ImportReport:
             "module": self.module, "dryRun": self.dry_run, "rows": self.rows,
             "created": self.created, "updated": self.updated, "merged": self.merged,
             "skipped": self.skipped, "rejected": self.rejected, "blank": self.blank,
+            "unmatched": self.unmatched,
             "detected": self.detected,
             "conflicted": self.conflicted,
             "duplicates": [note.as_dict() for note in self.duplicates],

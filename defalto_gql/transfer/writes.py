@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from defalto_gql.errors import BadUserInput, DefaltoError, FieldProblem
-from defalto_gql.metadata.model import ModuleDef
+from defalto_gql.metadata.model import FieldDef, ModuleDef
 from defalto_gql.records import writing
 from defalto_gql.records.context import RecordContext
 from defalto_gql.records.validation import column_values
@@ -32,6 +32,7 @@ class BatchWrites:
     planned: dict[str, set[str]]
     wanted: dict[str, set[str]]
     notes: DuplicatesWriter | None
+    match: list[FieldDef]
 
     def _sort(self, batch: list[Row]) -> tuple[list[Row], list[Row]]:
         """Validate each row; returns the rows to create and the duplicates to change."""
@@ -90,7 +91,7 @@ class BatchWrites:
         if not self.options.dry_run:
             await self._create(creates)
         else:
-            self.report.created += len(creates)
+            self._created(creates)
         for row in updates:
             data = row.fill if merging and row.fill is not None else row.data
             if data and not self.options.dry_run:
@@ -117,7 +118,7 @@ class BatchWrites:
                 return
             try:
                 await writing.create_many(self.ctx, self.module.name, [r.data for r in rows])
-                self.report.created += len(rows)
+                self._created(rows)
                 return
             except BadUserInput as exc:
                 blamed = self._blame(rows, exc)
@@ -127,6 +128,12 @@ class BatchWrites:
                             row.fail(None, f"not written: {exc.message}")
                     return
                 rows = [r for r in rows if not r.problems]
+
+    def _created(self, rows: list[Row]) -> None:
+        self.report.created += len(rows)
+        # Rows with an empty match field can match nothing: each run creates them again.
+        if self.match:
+            self.report.unmatched += sum(row.key is None for row in rows)
 
     def _blame(self, rows: list[Row], exc: BadUserInput) -> bool:
         """Attach an error's per-row problems to the rows; False when it names none."""

@@ -290,3 +290,18 @@ async def test_a_dry_run_creates_a_reference_target_once_for_rows_in_several_bat
     for report in (dry, real):
         assert report.targets_created == {"Account": 1}
         assert (report.created, report.skipped) == (2, 1)
+
+
+async def test_rows_with_no_value_to_match_on_are_created_and_counted(
+    api: Api, tmp_path: Path
+) -> None:
+    path = csv_file(tmp_path, "Last name,Email\nA,a@example.com\nB,\nC,\n")
+
+    dry = await run_import(api, "Contact", path, match=("email",), dry_run=True)
+    first = await run_import(api, "Contact", path, match=("email",))
+    again = await run_import(api, "Contact", path, match=("email",))
+
+    assert (dry.created, dry.unmatched) == (first.created, first.unmatched) == (3, 2)
+    # The second run skips the matched row and creates the others again
+    assert (again.created, again.skipped, again.unmatched) == (2, 1, 2)
+    assert again.as_dict()["unmatched"] == 2
