@@ -20,12 +20,22 @@ logger = logging.getLogger(__name__)
 DEMO_LOCK = 7314003
 
 
+async def _lookup_indexes(engine: AsyncEngine) -> None:
+    from defalto_gql.db.ddl import ensure_lookup_indexes
+    from defalto_gql.metadata.loader import load_snapshot
+
+    async with engine.begin() as conn:
+        snapshot = await load_snapshot(conn)
+        await ensure_lookup_indexes(conn, list(snapshot.modules.values()))
+
+
 async def prepare_database(engine: AsyncEngine, settings: Settings | None = None) -> None:
     """Migrate the system tables, install what the shipped module files add, and make sure
     there is an administrator (announced once, on standard error, when one is created)."""
     settings = settings or Settings.from_env()
     await migrate(engine)
     await install_shipped(engine)
+    await _lookup_indexes(engine)
     generated = await ensure_admin(engine, settings.admin_email, settings.admin_password)
     if generated:
         # Shown once, to whoever started the server; deliberately not logged.

@@ -65,6 +65,8 @@ async def create_module_table(conn: AsyncConnection, module: ModuleDef) -> None:
             f"CREATE INDEX {quote(f'{module.table}_{column}')} "
             f"ON {quote(module.table)} ({quote(column)})"
         )
+    if module.record_prefix:
+        await lookup_index(conn, module.table, "record_number")
 
 
 async def add_field_columns(
@@ -82,6 +84,36 @@ async def add_field_columns(
             )
     if f.type_key == "reference" or f.unique:
         await _index(conn, module.table, f.type.column_names(f), unique=f.unique)
+    if looked_up(module, f):
+        await lookup_index(conn, module.table, f.column)
+
+
+def looked_up(module: ModuleDef, f: FieldDef) -> bool:
+    """A text field found by its value ignoring case: emails, and the module's label
+    (import matching, reference cells, owners)."""
+    return f.type_key == "email" or (f.name == module.label_field and f.type_key == "text")
+
+
+async def lookup_index(conn: AsyncConnection, table: str, column: str) -> None:
+    """An index on ``lower(column)``, so lookups ignoring case do not read the whole table."""
+    name = quote(f"{table}_{column}"[:57] + "_lower")
+    await conn.exec_driver_sql(
+        f"CREATE INDEX IF NOT EXISTS {name} ON {quote(table)} (lower({quote(column)}))")
+
+
+async def drop_lookup_index(conn: AsyncConnection, table: str, column: str) -> None:
+    name = quote(f"{table}_{column}"[:57] + "_lower")
+    await conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+
+
+async def ensure_lookup_indexes(conn: AsyncConnection, modules: list[ModuleDef]) -> None:
+    """The lookup indexes of every module: databases made before they existed get them."""
+    for module in modules:
+        if module.record_prefix:
+            await lookup_index(conn, module.table, "record_number")
+        for f in module.fields:
+            if not f.builtin and looked_up(module, f):
+                await lookup_index(conn, module.table, f.column)
 
 
 async def _index(conn: AsyncConnection, table: str, columns: list[str], unique: bool) -> None:

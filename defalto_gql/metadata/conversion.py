@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from defalto_gql.db.ddl import DIALECT, quote
+from defalto_gql.db.ddl import DIALECT, drop_lookup_index, lookup_index, quote
 from defalto_gql.errors import BadUserInput
 from defalto_gql.metadata.admin import _check_values, bump_version
 from defalto_gql.metadata.changes import field_def, field_row, module_row
@@ -160,10 +160,14 @@ async def _apply(conn: AsyncConnection, mod: Any, row: Any, new: FieldDef,
                  converted: list[dict[str, Any]]) -> None:
     table, column = mod["table_name"], row["column_name"]
     sql_type = new.type.sql_type(new)
+    # A lower(column) lookup index would not survive a change to a type without lower().
+    await drop_lookup_index(conn, table, column)
     await conn.exec_driver_sql(
         f"ALTER TABLE {quote(table)} ALTER COLUMN {quote(column)} TYPE "
         f"{sql_type.compile(dialect=DIALECT)} USING NULL"
     )
+    if new.type_key == "email" or (new.type_key == "text" and mod["label_field"] == new.name):
+        await lookup_index(conn, table, column)
     if converted:
         target = sa.table(table, sa.column("id"), sa.column(column, sql_type))
         update = target.update().where(target.c.id == sa.cast(sa.bindparam("i"), sa.Uuid))
