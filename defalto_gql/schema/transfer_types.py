@@ -19,8 +19,8 @@ class ImportProblem:
     reason: str = strawberry.field(description="What is wrong.")
 
 
-@strawberry.type(description="What an import did: every row is created, updated, skipped "
-                             "or rejected.")
+@strawberry.type(description="What an import did: every row is created, updated, merged, "
+                             "skipped, rejected or blank.")
 class ImportResult:
     rows: int = strawberry.field(description="Rows read.")
     created: int
@@ -28,6 +28,11 @@ class ImportResult:
     merged: int = strawberry.field(description="Duplicates whose empty fields were filled.")
     skipped: int = strawberry.field(description="Rows skipped as duplicates.")
     rejected: int
+    blank: int = strawberry.field(description="Rows whose cells are all empty (nothing to "
+                                              "import).")
+    unmatched: int = strawberry.field(
+        description="Created rows that had no value in a match field (a second import "
+                    "creates them again).")
     detected: int = strawberry.field(description="Duplicates found by similarity (detect).")
     conflicted: int = strawberry.field(
         description="Merged rows with a value that differs from the record's (kept).")
@@ -109,6 +114,7 @@ def job_view(row: Any, generated_url: str = "/transfers") -> TransferJob:
             rows=report["rows"], created=report["created"], updated=report["updated"],
             merged=report.get("merged", 0), skipped=report["skipped"],
             rejected=report["rejected"], detected=report.get("detected", 0),
+            blank=report.get("blank", 0), unmatched=report.get("unmatched", 0),
             conflicted=report.get("conflicted", 0),
             problemCount=report["problemCount"],
             problems=[ImportProblem(line=p["line"], column=p["column"], reason=p["reason"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import stat
@@ -28,6 +29,8 @@ from defalto_gql.transfer.csvfiles import CsvFileError
 from defalto_gql.transfer.importing import ON_DUPLICATE, Importer, ImportOptions
 from defalto_gql.transfer.mapping import Mapping, MappingError, normalise
 from defalto_gql.transfer.reports import ImportReport
+from defalto_gql.transfer.userrules import UserRules
+from defalto_gql.transfer.users import MODULE as USERS
 from defalto_gql.transfer.users import UserImporter, is_user_import, user_options
 
 SYSTEM_USER_ID = "00000000-0000-0000-0000-000000000001"
@@ -40,6 +43,7 @@ def add_commands(commands: Any) -> None:
     run.add_argument("module", help="module name, e.g. Account or accounts; User for people")
     run.add_argument("file", type=Path)
     run.add_argument("--mapping", type=Path, help="a JSON mapping file (see docs/realdata.md)")
+    run.add_argument("--mapping-name", help="a mapping saved through the API (saveImportMapping)")
     run.add_argument("--match", default="", help="fields that identify a duplicate: email,name")
     run.add_argument("--on-duplicate", choices=ON_DUPLICATE, default="skip",
                      help="merge fills the duplicate's empty fields and keeps the rest")
@@ -138,13 +142,23 @@ def import_command(args: argparse.Namespace, settings: Settings) -> None:
 
     async def run(runtime: Runtime) -> int:
         policy = await acting_policy(runtime, args.as_email)
+        if args.mapping and args.mapping_name:
+            raise MappingError("give --mapping or --mapping-name, not both")
         if is_user_import(args.module):
-            report = await _run_with_progress(UserImporter(runtime, user_options(args), policy),
+            people = user_options(args)
+            if args.mapping_name:
+                rules = await _saved(runtime, USERS, args.mapping_name)
+                people = dataclasses.replace(people, rules=UserRules.from_dict(rules))
+            report = await _run_with_progress(UserImporter(runtime, people, policy),
                                               args.file, not args.no_progress)
             return _finish(args, report)
         module = module_named(runtime.generation().model.snapshot, args.module)
+        if args.mapping_name:
+            mapping = Mapping.from_dict(await _saved(runtime, module, args.mapping_name))
+        else:
+            mapping = Mapping.load(args.mapping) if args.mapping else Mapping()
         options = ImportOptions(
-            mapping=Mapping.load(args.mapping) if args.mapping else Mapping(),
+            mapping=mapping,
             match=_names(args.match),
             on_duplicate=args.on_duplicate, dry_run=args.dry_run, encoding=args.encoding,
             delimiter=_delimiter(args.delimiter), day_first=args.day_first,
@@ -159,6 +173,14 @@ def import_command(args: argparse.Namespace, settings: Settings) -> None:
     with database(settings) as url:
         code = asyncio.run(_with_runtime(url, settings, work))
     raise SystemExit(code)
+
+
+async def _saved(runtime: Runtime, module: str, name: str) -> dict[str, Any]:
+    """The rules saved under ``name`` for ``module`` (saveImportMapping)."""
+    from defalto_gql.transfer.saved_mappings import mapping_rules
+
+    async with runtime.engine.connect() as conn:
+        return await mapping_rules(conn, module, name)
 
 
 @contextmanager

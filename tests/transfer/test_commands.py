@@ -124,3 +124,39 @@ def test_a_failed_export_leaves_the_output_file_as_it_was(scratch_url: str, tmp_
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "new.csv").read_bytes() == b"Last name\r\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.csv", "out.csv"]
+
+
+async def test_import_uses_a_mapping_saved_through_the_api(
+    scratch_url: str, tmp_path: Path
+) -> None:
+    import json
+
+    from defalto_gql.access.users import SYSTEM_USER_ID
+    from defalto_gql.db.engine import make_engine
+
+    env = environment(DEFALTO_DATABASE_URL=scratch_url)
+    assert defalto("migrate", env=env, cwd=tmp_path).returncode == 0
+    engine = make_engine(scratch_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql(
+                "INSERT INTO dg_import_mappings (module, name, rules, created_by) "
+                "VALUES ('Contact', 'crm', $1::jsonb, $2)",
+                (json.dumps({"columns": {"Surname": "lastName", "Shoe": None}}),
+                 SYSTEM_USER_ID))
+    finally:
+        await engine.dispose()
+    source = tmp_path / "people.csv"
+    source.write_text("Surname,Shoe\nLovelace,38\n", encoding="utf-8")
+
+    used = defalto("import", "Contact", str(source), "--mapping-name", "crm", "--no-progress",
+                   env=env, cwd=tmp_path)
+    unknown = defalto("import", "Contact", str(source), "--mapping-name", "nope",
+                      "--no-progress", env=env, cwd=tmp_path)
+    both = defalto("import", "Contact", str(source), "--mapping-name", "crm", "--mapping",
+                   str(source), "--no-progress", env=env, cwd=tmp_path)
+
+    assert used.returncode == 0, used.stderr
+    assert "1 were created" in used.stderr and "columns ignored: Shoe" in used.stderr
+    assert unknown.returncode == 2 and "no saved Contact mapping named 'nope'" in unknown.stderr
+    assert both.returncode == 2 and "not both" in both.stderr

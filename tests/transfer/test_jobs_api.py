@@ -15,7 +15,8 @@ import pytest
 from tests.conftest import Api, sign_in
 
 JOB = ("id kind module status fileName rowsDone bytesDone bytesTotal error fileUrl rejectsUrl "
-       "duplicatesUrl result { rows created updated merged skipped rejected detected "
+       "duplicatesUrl result { rows created updated merged skipped rejected blank unmatched "
+       "detected "
        "conflicted problemCount "
        "problems { line column reason } details }")
 START_IMPORT = ("mutation($m: String!, $f: Upload!, $o: ImportJobInput) { "
@@ -125,11 +126,14 @@ async def test_downloads_need_the_token_of_the_jobs_user_or_an_administrator(api
 
 
 async def test_a_dry_run_job_reports_and_writes_nothing(api: Api) -> None:
-    text = "Last name,Email\nOne,one@example.com\nTwo,bad\n"
+    text = "Last name,Email\nOne,one@example.com\nTwo,bad\n , \nNone,\n"
     done = await finished(api, (await started(api.client, text,
-                                              options={"dryRun": True}))["id"])
+                                              options={"dryRun": True,
+                                                       "match": ["email"]}))["id"])
     assert done["status"] == "finished"
-    assert (done["result"]["created"], done["result"]["rejected"]) == (1, 1)
+    result = done["result"]
+    assert (result["rows"], result["created"], result["rejected"]) == (4, 2, 1)
+    assert (result["blank"], result["unmatched"]) == (1, 1)
     assert done["result"]["details"]["dryRun"] is True
     assert await contacts(api) == []
 
