@@ -124,6 +124,7 @@ async def _run(runtime: Runtime, job_id: str, body: Any) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="defalto-job-") as folder:
             report = await body(runtime, row, Path(folder), partial)
+        await _forget_upload(runtime, job_id)
         await jobs.mark(runtime.engine, job_id, status="finished", finished_at=jobs.now(),
                         report=report)
         return
@@ -133,6 +134,7 @@ async def _run(runtime: Runtime, job_id: str, body: Any) -> None:
     except Exception:
         logger.exception("transfer job %s failed unexpectedly", job_id)
         message = "internal error; the server log has the details"
+    await _forget_upload(runtime, job_id)
     report = partial.get("report")
     try:
         await jobs.mark(runtime.engine, job_id, status="failed", finished_at=jobs.now(),
@@ -141,6 +143,13 @@ async def _run(runtime: Runtime, job_id: str, body: Any) -> None:
         logger.exception("transfer job %s: could not store its report", job_id)
         await jobs.mark(runtime.engine, job_id, status="failed", finished_at=jobs.now(),
                         error=message)
+
+
+async def _forget_upload(runtime: Runtime, job_id: str) -> None:
+    """An uploaded file is not kept once its job has run (the report and rejects are)."""
+    async with runtime.engine.begin() as conn:
+        await conn.exec_driver_sql(
+            "DELETE FROM dg_transfer_files WHERE job_id = $1 AND kind = 'upload'", (job_id,))
 
 
 async def _policy(runtime: Runtime, row: Any) -> Any:

@@ -84,6 +84,11 @@ async def test_an_uploaded_file_is_imported_by_a_job_whose_result_can_be_queried
     assert done["rejectsUrl"] is None
     assert await contacts(api) == [("Hopper", "grace@example.com"),
                                    ("Lovelace", "ada@example.com")]
+    # The uploaded file is not kept once the job has run
+    async with api.engine.connect() as conn:
+        kept = await conn.exec_driver_sql(
+            "SELECT count(*) FROM dg_transfer_files WHERE job_id = $1", (done["id"],))
+        assert kept.scalar() == 0
 
 
 async def test_rejected_rows_download_as_csv_with_line_and_reason(api: Api) -> None:
