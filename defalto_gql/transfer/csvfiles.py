@@ -209,14 +209,9 @@ def _records(first: str, rest: io.TextIOWrapper, delimiter: str, path: Path,
     csv.field_size_limit(FIELD_LIMIT)
     lines = _Lines(first, rest)
     reader = csv.reader(iter(lines), delimiter=delimiter)
-    try:
-        cells = next(reader)
-    except UnicodeDecodeError:
-        raise _decode_error(path, encoding) from None
-    except csv.Error as exc:
-        raise _csv_error(reader.line_num, exc) from None
-    if lines.done:
-        raise _unclosed(reader.line_num, cells[-1])
+    cells = _record(reader, lines, path, encoding)
+    if cells is None:
+        raise CsvFileError("the file is empty: the first line must name the columns")
     # A header protected like any cell (a rejects file's) reads as the name it protects.
     header = [unprotect(cell.strip()) for cell in cells]
     for index, name in enumerate(header, 1):
@@ -259,20 +254,29 @@ def _unclosed(line_num: int, cell: str) -> CsvFileError:
                         "(the rest of the file would be one cell)")
 
 
+def _record(reader: Any, lines: _Lines, path: Path, encoding: str | None
+            ) -> list[str] | None:
+    """The next record's cells (None at the end), with file errors at their true line."""
+    try:
+        cells: list[str] = next(reader)
+    except StopIteration:
+        return None
+    except UnicodeDecodeError:
+        raise _decode_error(path, encoding) from None
+    except csv.Error as exc:
+        raise _csv_error(reader.line_num, exc) from None
+    if lines.done:
+        raise _unclosed(reader.line_num, cells[-1])
+    return cells
+
+
 def _numbered(reader: Any, lines: _Lines, path: Path, encoding: str | None
               ) -> Iterator[tuple[int, list[str]]]:
     line = reader.line_num
     while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
+        cells = _record(reader, lines, path, encoding)
+        if cells is None:
             return
-        except UnicodeDecodeError:
-            raise _decode_error(path, encoding) from None
-        except csv.Error as exc:
-            raise _csv_error(reader.line_num, exc) from None
-        if lines.done:
-            raise _unclosed(reader.line_num, cells[-1])
         start, line = line + 1, reader.line_num
         # An empty line (often at the end of a file) is no record; a row of empty
         # cells is one, counted as blank rather than imported.

@@ -311,10 +311,7 @@ class Importer(BatchWrites):
     def _account(self, rows: list[Row], rejects: RejectsWriter | None) -> None:
         for row in rows:
             if row.problems:
-                self.report.rejected += 1
-                self.report.add_problems(row.problems)
-                if rejects:
-                    rejects.write(row.line, row.cells, row.problems)
+                self.report.reject(row.line, row.cells, row.problems, rejects)
 
     def _check_choices(self, batch: list[Row]) -> None:
         """The values the batch would add to picklists: refused now, or let through validation.

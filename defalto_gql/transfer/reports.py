@@ -82,6 +82,14 @@ class ImportReport:
     extended: dict[str, list[str]] = field(default_factory=dict)
     targets_created: dict[str, int] = field(default_factory=dict)
 
+    def reject(self, line: int, cells: list[str], problems: list[RowProblem],
+               rejects: RejectsWriter | None) -> None:
+        """Count a rejected row, keep its problems, and write it to the rejects file."""
+        self.rejected += 1
+        self.add_problems(problems)
+        if rejects:
+            rejects.write(line, cells, problems)
+
     def add_problems(self, problems: list[RowProblem]) -> None:
         self.problem_count += len(problems)
         room = MAX_KEPT_PROBLEMS - len(self.problems)

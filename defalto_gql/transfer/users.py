@@ -254,10 +254,7 @@ class UserImporter:
         try:
             for row in rows:
                 if row.problems:
-                    self.report.rejected += 1
-                    self.report.add_problems(row.problems)
-                    if rejects:
-                        rejects.write(row.line, row.cells, row.problems)
+                    self.report.reject(row.line, row.cells, row.problems, rejects)
                 elif row.skip:
                     self.report.skipped += 1
                 elif row.existing is not None:
