@@ -199,6 +199,14 @@ class TransferMutation:
             row = await saved_mappings.save_mapping(conn, target, name, rules, user_id, is_admin)
         return mapping_view(row)
 
+    @strawberry.mutation(description="Delete an import or export job that has ended, with "
+                                     "its files (yours, or any as an administrator).")
+    async def deleteTransferJob(self, info: strawberry.Info, id: strawberry.ID) -> bool:
+        user_id, is_admin = _user(info)
+        async with info.context.runtime.engine.begin() as conn:
+            await jobs.delete_job(conn, str(id), user_id, is_admin)
+        return True
+
     @strawberry.mutation(description="Delete a saved import mapping (yours, or any as an "
                                      "administrator).")
     async def deleteImportMapping(self, info: strawberry.Info, module: str, name: str) -> bool:

@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from defalto_gql.errors import BadUserInput, NotFound
+from defalto_gql.errors import BadUserInput, Conflict, NotFound
 
 CHUNK = 1 << 20
 FILE_KINDS = ("upload", "rejects", "export")
@@ -102,6 +102,14 @@ async def visible_job(conn: AsyncConnection, job_id: str, user_id: str, is_admin
     if row is None or not (is_admin or row["user_id"] == user_id):
         raise NotFound(f"there is no import or export job {job_id[:64]!r}", field="id")
     return row
+
+
+async def delete_job(conn: AsyncConnection, job_id: str, user_id: str, is_admin: bool) -> None:
+    """Forget a job that has ended, with its files (the user's own, or any for an admin)."""
+    row = await visible_job(conn, job_id, user_id, is_admin)
+    if row["status"] in ("queued", "running"):
+        raise Conflict(f"the job is {row['status']}; delete it once it has ended", field="id")
+    await conn.exec_driver_sql("DELETE FROM dg_transfer_jobs WHERE id = $1", (row["id"],))
 
 
 async def recent_jobs(conn: AsyncConnection, user_id: str, is_admin: bool, limit: int,

@@ -551,3 +551,36 @@ async def test_a_job_left_running_by_a_stopped_worker_is_failed_when_a_worker_st
     found = await finished(api, done["id"])
     assert found["status"] == "failed"
     assert "interrupted" in found["error"]
+
+
+async def test_an_ended_job_is_deleted_with_its_files_by_its_user_only(api: Api) -> None:
+    done = await finished(api, (await started(api.client, "Last name,Email\nA,bad\n"))["id"])
+    assert done["rejectsUrl"]
+    delete = "mutation($id: ID!) { deleteTransferJob(id: $id) }"
+    other = await _user_with(api, {"Contact": ["view", "create", "import"]})
+
+    refused = await other.errors(delete, {"id": done["id"]})
+    deleted = await api.query(delete, {"id": done["id"]})
+    again = await api.errors(delete, {"id": done["id"]})
+
+    assert refused[0]["extensions"] == {"code": "NOT_FOUND", "field": "id"}
+    assert deleted["deleteTransferJob"] is True
+    assert again[0]["extensions"]["code"] == "NOT_FOUND"
+    assert (await api.client.get(done["rejectsUrl"])).status_code == 404
+    async with api.engine.connect() as conn:
+        left = await conn.exec_driver_sql(
+            "SELECT count(*) FROM dg_transfer_files WHERE job_id = $1", (done["id"],))
+        assert left.scalar() == 0
+
+
+async def test_a_job_that_has_not_ended_cannot_be_deleted(api: Api) -> None:
+    done = await finished(api, (await started(api.client, "Last name\nA\n"))["id"])
+    async with api.engine.begin() as conn:
+        await conn.exec_driver_sql("UPDATE dg_transfer_jobs SET status = 'queued' "
+                                   "WHERE id::text = $1", (done["id"],))
+    errors = await api.errors("mutation($id: ID!) { deleteTransferJob(id: $id) }",
+                              {"id": done["id"]})
+    assert errors[0]["extensions"] == {"code": "CONFLICT", "field": "id"}
+    async with api.engine.begin() as conn:
+        await conn.exec_driver_sql("UPDATE dg_transfer_jobs SET status = 'finished' "
+                                   "WHERE id::text = $1", (done["id"],))
