@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from defalto_gql.errors import BadUserInput
+from defalto_gql.metadata.fieldtypes.base import holds_nul
 from defalto_gql.metadata.model import ModuleDef
 from defalto_gql.transfer.importing import ON_DUPLICATE, ImportOptions
 from defalto_gql.transfer.mapping import Mapping, MappingError, normalise
@@ -62,16 +63,8 @@ def check_rules(module: ModuleDef, rules: Any) -> dict[str, Any]:
 
 def no_nul(value: Any, field: str) -> None:
     """PostgreSQL text holds no NUL character: refuse it in anything a job stores."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise BadUserInput("text may not hold the NUL character", field=field)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            no_nul(key, field)
-            no_nul(item, field)
-    elif isinstance(value, list):
-        for item in value:
-            no_nul(item, field)
+    if holds_nul(value):
+        raise BadUserInput("text may not hold the NUL character", field=field)
 
 
 # Delimiters a CSV file can have: printable, not a quote, not a letter, digit or space.
