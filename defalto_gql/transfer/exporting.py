@@ -10,6 +10,8 @@ Cells are written so that our own import reads them back exactly:
   for an empty label). A person still reads the name, and the import finds that
   very record, or rejects the cell where the number now names a record with
   another label (as in another database) rather than link the wrong one;
+- a reference that may point at several modules (a comment's ``relatedTo``) as
+  the module's name, a colon and the target as above, ``Account: Acme``;
 - owners as the user's email; a record the system user owns (the demo data)
   exports an empty owner, since an import gives no record to the system user: a
   create then gives the record to the importer, an update leaves its owner alone;
@@ -38,7 +40,7 @@ from defalto_gql.records.context import RecordContext
 from defalto_gql.records.filters import live
 from defalto_gql.records.reading import ListArgs, list_records
 from defalto_gql.transfer import csvfiles
-from defalto_gql.transfer.references import SYSTEM_USER_ID
+from defalto_gql.transfer.references import SYSTEM_USER_ID, points_anywhere
 
 PAGE = 500
 # The built-in columns an export leaves out unless asked for by name.
@@ -108,11 +110,16 @@ async def _labels(ctx: RecordContext, fields: list[FieldDef], records: list[Any]
     for f in fields:
         if f.type_key not in ("reference", "owner"):
             continue
-        ids = {r.get(f.name) for r in records} - {None}
+        values = [r[f.name] for r in records if r.get(f.name) is not None]
         if f.type_key == "owner":
-            wanted.setdefault("", set()).update(ids)
-        elif len(f.targets) == 1 and f.targets[0] != "*":
-            wanted.setdefault(f.targets[0], set()).update(ids)
+            wanted.setdefault("", set()).update(values)
+        elif points_anywhere(f):
+            # {"module": ..., "id": ...}; a module since deleted has no labels to give.
+            for value in values:
+                if value["module"] in ctx.snapshot.modules:
+                    wanted.setdefault(value["module"], set()).add(value["id"])
+        else:
+            wanted.setdefault(f.targets[0], set()).update(values)
     found: dict[str, str] = {}
     async with ctx.engine.connect() as conn:
         for target, ids in wanted.items():
@@ -166,6 +173,9 @@ def cell(f: FieldDef, value: Any, labels: dict[str, str]) -> str:
     if f.type_key in ("reference", "owner") and isinstance(value, str):
         # A target the user cannot see (or a deleted one) exports empty.
         return csvfiles.protect(labels.get(value, ""))
+    if points_anywhere(f):
+        label = labels.get(value["id"])
+        return csvfiles.protect(f"{value['module']}: {label}") if label else ""
     if f.type_key == "multipicklist":
         return csvfiles.protect(_joined(value))
     if isinstance(value, dict) and "amount" in value:

@@ -150,9 +150,9 @@ class Importer(BatchWrites):
                 self.report.ignored_columns.append(column)
                 continue
             self.ctx.rights.check_writable(self.module.name, f.name, input_name(f))
-            if f.type_key == "reference" and (len(f.targets) != 1 or "*" in f.targets):
-                raise MappingError(f"column {column!r}: {f.name} points at several modules, "
-                                   "which an import cannot resolve")
+            if references.points_anywhere(f) and f.name in self.options.mapping.create_references:
+                raise MappingError(f"column {column!r}: {f.name} points at several modules, so "
+                                   "the import cannot tell which kind of record to create")
             self.report.mapped_columns[column] = f.name
             self.columns[f.name] = self.columns[input_name(f)] = column
         self.joins = plan_joins(self.module, self.header, self.options.mapping)
@@ -358,11 +358,14 @@ class Importer(BatchWrites):
                 text = row.refs.get(f.name)
                 if text is None:
                     continue
-                miss = references.describe_miss(f, text, found[text])
+                miss = references.describe_miss(self.ctx.snapshot, f, text, found[text])
                 if miss:
                     row.fail(self.columns[f.name], miss)
-                else:
-                    row.data[f.name] = next(iter(found[text]))
+                    continue
+                target = next(iter(found[text]))
+                # A field pointing at several modules takes the module with the id.
+                row.data[f.name] = {"module": target[0], "id": target[1]} \
+                    if isinstance(target, tuple) else target
             if self.match and f in self.match:
                 for row in batch:
                     if row.key is not None:
@@ -417,7 +420,7 @@ class Importer(BatchWrites):
                 if value not in self.made:
                     f, _ = self.unmade[value]
                     row.fail(self.columns[name], references.describe_miss(
-                        f, row.refs.get(name, ""), set()) or "no such record")
+                        self.ctx.snapshot, f, row.refs.get(name, ""), set()) or "no such record")
                     continue
                 row.data[name] = self.made[value]
                 if row.fill is not None and name in row.fill:

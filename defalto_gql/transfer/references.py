@@ -8,19 +8,27 @@ several labels differ only in case, the one written exactly wins. A cell
 ``Label (NUMBER)``, as an export writes a label several records share, names
 the record with that number if its label is still that label. A cell in the
 form of a record number never creates a target (see ``cites_record``).
+
+A field pointing at several modules (a comment's ``relatedTo``) needs the module
+too: ``Account: Acme`` (the module's name or label, then the record as above),
+or a record number alone, whose prefix names the module (``ACC-1042``). Such a
+field resolves to ``(module, id)`` pairs.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from defalto_gql.metadata.model import FieldDef
+from defalto_gql.metadata.fieldtypes.reference import ReferenceType
+from defalto_gql.metadata.model import ANY_MODULE, FieldDef, ModuleDef, Snapshot
 from defalto_gql.records.context import RecordContext
 from defalto_gql.records.filters import live
+from defalto_gql.transfer.mapping import normalise
 
 # The built-in system user owns nothing a person imports.
 SYSTEM_USER_ID = "00000000-0000-0000-0000-000000000001"
@@ -30,13 +38,60 @@ _CITED = re.compile(r"(.+) \(([^()\s]+)\)", re.DOTALL)
 
 async def resolve(
     ctx: RecordContext, conn: AsyncConnection, f: FieldDef, texts: set[str]
-) -> dict[str, set[str]]:
-    """Each text mapped to the ids it names (empty when none)."""
+) -> dict[str, set[Any]]:
+    """Each text mapped to the ids it names (empty when none).
+
+    The ids are ``(module, id)`` pairs for a field pointing at several modules.
+    """
     if not texts:
         return {}
     if f.type_key == "owner":
         return await _users(conn, texts)
+    if points_anywhere(f):
+        return await _anywhere(ctx, conn, f, texts)
     return await _records(ctx, conn, f.targets[0], texts)
+
+
+def points_anywhere(f: FieldDef) -> bool:
+    """Whether ``f`` is a reference to several modules, whose cells name the module too."""
+    return isinstance(f.type, ReferenceType) and f.type.is_polymorphic(f)
+
+
+async def _anywhere(
+    ctx: RecordContext, conn: AsyncConnection, f: FieldDef, texts: set[str]
+) -> dict[str, set[Any]]:
+    """Cells of a field pointing at several modules, one query per module they name."""
+    found: dict[str, set[Any]] = {text: set() for text in texts}
+    aimed: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for text in texts:
+        target = aim(ctx.snapshot, f, text)
+        if target is not None:
+            aimed[target[0].name][target[1]].append(text)
+    for module, cells in aimed.items():
+        named = await _records(ctx, conn, module, set(cells))
+        for inner, texts_naming in cells.items():
+            for text in texts_naming:
+                found[text] = {(module, ident) for ident in named[inner]}
+    return found
+
+
+def aim(snapshot: Snapshot, f: FieldDef, text: str) -> tuple[ModuleDef, str] | None:
+    """The module a cell of a field pointing at several modules names, and the rest.
+
+    ``Account: Acme`` names the module by name or label (ignoring case, spaces
+    and punctuation); a record number alone (or ``Label (NUMBER)``) by its prefix.
+    """
+    allowed = [m for m in snapshot.modules.values()
+               if ANY_MODULE in f.targets or m.name in f.targets]
+    head, colon, rest = text.partition(":")
+    if colon and rest.strip():
+        for m in allowed:
+            if normalise(head) in (normalise(m.name), normalise(m.label)):
+                return m, rest.strip()
+    for m in allowed:
+        if cites_record(m.record_prefix, text):
+            return m, text
+    return None
 
 
 async def _records(
@@ -117,9 +172,15 @@ async def _users(conn: AsyncConnection, texts: set[str]) -> dict[str, set[str]]:
     return {text: found.get(text, set()) for text in texts}
 
 
-def describe_miss(f: FieldDef, text: str, ids: set[str]) -> str | None:
+def describe_miss(snapshot: Snapshot, f: FieldDef, text: str, ids: set[Any]) -> str | None:
     """Why ``text`` does not name exactly one target, or None when it does."""
     what = "user" if f.type_key == "owner" else (f.targets[0] if f.targets else "record")
+    if points_anywhere(f):
+        target = aim(snapshot, f, text)
+        if target is None:
+            return (f"{text!r} names no module: write the module and the record, as "
+                    "'Account: Acme', or a record number, as 'ACC-1042'")
+        what, text = target[0].name, target[1]
     if not ids:
         by = "email or name" if f.type_key == "owner" else "name or record number"
         return f"no {what} has the {by} {text!r}"

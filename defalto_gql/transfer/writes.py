@@ -53,8 +53,12 @@ class BatchWrites:
             problems: list[FieldProblem] = []
             row.stored = column_values(module, dict(data), creating=not duplicate, row=None,
                                        problems=problems, rights=self.ctx.rights)
+            # A cell already refused (unreadable, or naming no record) is not also "required".
+            refused = {problem.column for problem in row.problems}
             for problem in problems:
-                row.fail(self.columns.get(problem.field, problem.field), problem.message)
+                column = self.columns.get(problem.field, problem.field)
+                if column not in refused:
+                    row.fail(column, problem.message)
             if row.problems:
                 continue
             (updates if duplicate else creates).append(row)

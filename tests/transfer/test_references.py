@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from defalto_gql.transfer.mapping import MappingError
 from tests.conftest import Api
 from tests.transfer.conftest import csv_file, run_import
 from tests.transfer.test_exporting import export
@@ -119,3 +122,74 @@ async def test_picklist_cells_read_as_the_picklist_spells_them(
     found = await api.query("{ leads { edges { node { lastName source } } } }")
     assert {e["node"]["lastName"]: e["node"]["source"]
             for e in found["leads"]["edges"]} == {"A": "Web", "B": "Newish"}
+
+
+async def comments(api: Api) -> dict[str, dict[str, str] | None]:
+    found = await api.query("{ comments { edges { node { body relatedTo { id } "
+                            "relatedToModule } } } }")
+    return {e["node"]["body"]: e["node"]["relatedTo"] and
+            {"module": e["node"]["relatedToModule"], "id": e["node"]["relatedTo"]["id"]}
+            for e in found["comments"]["edges"]}
+
+
+async def test_a_reference_to_several_modules_exports_its_module_and_imports_back(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given comments on two accounts sharing a name, on a lone account and on a deal
+    dup, other, solo = await accounts(api, "Dup Co", "dup co", "Solo: Ltd")
+    made = await api.query('mutation { createDeal(data: {name: "Big", stage: "Proposal"}) '
+                           "{ id } }")
+    deal = made["createDeal"]["id"]
+    targets = {"a": ("Account", dup["id"]), "b": ("Account", other["id"]),
+               "c": ("Account", solo["id"]), "d": ("Deal", deal)}
+    data = ", ".join(f'{{body: "{body}", relatedTo: {{module: "{m}", id: "{i}"}}}}'
+                     for body, (m, i) in targets.items())
+    await api.query(f"mutation {{ createComments(data: [{data}]) {{ id }} }}")
+    before = await comments(api)
+
+    # When they are exported and imported back over themselves
+    text = await export(api, "Comment", fields=["body", "relatedTo"])
+    report = await run_import(api, "Comment", csv_file(tmp_path, text), match=("body",),
+                              on_duplicate="update")
+
+    # Then each cell names the module and the record, and every link holds
+    assert f"a,Account: Dup Co ({dup['recordNumber']})" in text
+    assert "c,Account: Solo: Ltd\r\n" in text and "d,Deal: Big\r\n" in text
+    assert (report.updated, report.rejected) == (4, 0), report.problems
+    assert await comments(api) == before
+
+
+async def test_a_reference_to_several_modules_reads_a_module_label_or_a_record_number(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given an account
+    (acme,) = await accounts(api, "Acme")
+
+    # When comments name it by module label in another case, by number alone, by a
+    # module that does not exist, with no module, and by a name no account has
+    path = csv_file(tmp_path, "Comment,Related to\r\n"
+                              f"a,account : acme\r\nb,{acme['recordNumber'].lower()}\r\n"
+                              "c,Planet: Acme\r\nd,Acme\r\ne,Account: Nobody\r\n")
+    report = await run_import(api, "Comment", path)
+
+    # Then the first two link to it and the rest are row errors saying why
+    assert (report.created, report.rejected) == (2, 3), report.problems
+    reasons = {p.line: p.reason for p in report.problems}
+    assert "names no module" in reasons[4] and "names no module" in reasons[5]
+    assert reasons[6] == "no Account has the name or record number 'Nobody'"
+    assert {p.column for p in report.problems} == {"Related to"}
+    assert await comments(api) == {"a": {"module": "Account", "id": acme["id"]},
+                                   "b": {"module": "Account", "id": acme["id"]}}
+
+
+async def test_targets_of_a_reference_to_several_modules_cannot_be_created(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a mapping asking to create missing targets of relatedTo
+    path = csv_file(tmp_path, "Comment,Related to\r\na,Account: New\r\n")
+
+    # When the file is imported, then the mapping is refused and nothing is written
+    with pytest.raises(MappingError, match="several modules"):
+        await run_import(api, "Comment", path,
+                         mapping={"references": {"relatedTo": {"create": True}}})
+    assert await comments(api) == {}
