@@ -16,7 +16,7 @@ from typing import Any
 from graphql import GraphQLEnumType, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from defalto_gql.schema.builder import resolve_attribute
+from defalto_gql.schema.attributes import resolve_attribute
 
 LEAVES = (GraphQLScalarType, GraphQLEnumType)
 
