@@ -38,4 +38,10 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         self._server.cleanup()
-        logger.info("embedded PostgreSQL stopped")
+        # pgserver stops the server only when its last user lets go: a command run
+        # beside `defalto serve` leaves the server's PostgreSQL running.
+        if (self.data_dir / "postmaster.pid").exists():
+            logger.info("embedded PostgreSQL left running for its other users",
+                        extra={"data_dir": str(self.data_dir)})
+        else:
+            logger.info("embedded PostgreSQL stopped")

@@ -168,7 +168,7 @@ class TransferMutation:
     async def startExport(self, info: strawberry.Info, module: str,
                           filter: JSON | None = None, fields: list[str] | None = None,
                           bom: bool = False) -> TransferJob:
-        from defalto_gql.transfer.exporting import export_fields
+        from defalto_gql.transfer.exporting import check_filter, export_fields
 
         target = _module(info, module)
         ctx = info.context.records
@@ -181,7 +181,7 @@ class TransferMutation:
                                field="fields")
         # Checked now, so a bad filter or field fails this request, not the job.
         export_fields(ctx, target, fields)
-        await _probe_filter(info, target, filter)
+        await check_filter(ctx, target, filter)
         options = {"filter": filter, "fields": fields, "bom": bom}
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
         return await _start(info, "export", target.name, f"{target.plural}-{stamp}.csv",
@@ -241,22 +241,3 @@ async def _check_header(info: strawberry.Info, module: str, given: dict[str, Any
         raise BadUserInput(str(getattr(exc, "message", exc)), field="file") from None
     except MappingError as exc:
         raise BadUserInput(str(exc), field="options") from None
-
-
-async def _probe_filter(info: strawberry.Info, module: ModuleDef, filter: Any) -> None:
-    """Run the export's filter once (one row), so a filter that cannot run fails now."""
-    from sqlalchemy.exc import DBAPIError
-
-    from defalto_gql.errors import DefaltoError
-    from defalto_gql.records.reading import ListArgs, list_records
-    from defalto_gql.transfer import job_options
-
-    job_options.no_nul(filter, "filter")
-    try:
-        await list_records(info.context.records, module.name, ListArgs(filter=filter, first=1))
-    except DefaltoError:
-        raise
-    except (DBAPIError, AttributeError, TypeError, ValueError, KeyError, IndexError):
-        raise BadUserInput("the filter does not fit the module's fields: write it as the "
-                           f"{module.plural} list query's filter argument, in JSON",
-                           field="filter") from None

@@ -299,7 +299,7 @@ def _filter(given: str | None) -> dict[str, Any] | None:
 
 def export_command(args: argparse.Namespace, settings: Settings) -> None:
     from defalto_gql.cli import database
-    from defalto_gql.transfer.exporting import export_text
+    from defalto_gql.transfer.exporting import check_filter, export_fields, export_text
 
     async def work(runtime: Runtime) -> int:
         policy = await acting_policy(runtime, args.as_email)
@@ -307,6 +307,9 @@ def export_command(args: argparse.Namespace, settings: Settings) -> None:
         ctx = runtime.context(runtime.generation(), policy=policy).records
         where = _filter(args.filter)
         fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
+        # Checked before the first line goes out, so a bad filter or field writes nothing.
+        export_fields(ctx, ctx.snapshot.module(module), fields)
+        await check_filter(ctx, ctx.snapshot.module(module), where)
         if args.output:
             with _replacing(args.output) as out:
                 count = await export_text(ctx, module, out, where=where, fields=fields,

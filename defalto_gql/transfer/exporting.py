@@ -34,12 +34,13 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 
-from defalto_gql.errors import BadUserInput, Forbidden
+from defalto_gql.errors import BadUserInput, DefaltoError, Forbidden
 from defalto_gql.metadata.model import FieldDef, ModuleDef
 from defalto_gql.records.context import RecordContext
 from defalto_gql.records.filters import live
 from defalto_gql.records.reading import ListArgs, list_records
 from defalto_gql.transfer import csvfiles
+from defalto_gql.transfer.job_options import no_nul
 from defalto_gql.transfer.references import SYSTEM_USER_ID, points_anywhere
 
 PAGE = 500
@@ -63,6 +64,25 @@ def export_fields(ctx: RecordContext, module: ModuleDef, names: list[str] | None
             raise Forbidden(f"{module.name}.{name} is hidden from you", field=name)
         chosen.append(f)
     return chosen
+
+
+async def check_filter(ctx: RecordContext, module: ModuleDef, where: Any) -> None:
+    """Run an export's filter once (one row): a filter that cannot run fails now.
+
+    Then no file is begun; the error is BadUserInput on ``filter``.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    no_nul(where, "filter")
+    try:
+        await list_records(ctx, module.name, ListArgs(filter=where, first=1))
+    except DefaltoError:
+        raise
+    except (DBAPIError, AttributeError, TypeError, ValueError, KeyError, IndexError):
+        # The filter's shape was wrong in a way the list query's own checks let through.
+        raise BadUserInput("the filter does not fit the module's fields: write it as the "
+                           f"{module.plural} list query's filter argument, in JSON",
+                           field="filter") from None
 
 
 async def export_rows(

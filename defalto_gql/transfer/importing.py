@@ -4,7 +4,7 @@ The file is read once to its end first (``CsvTable.check``): undecodable bytes
 or a broken CSV structure stop the import before anything is written. Then it
 streams through in batches (500 rows by default). For each batch:
 reference cells are resolved to ids (a target the mapping lets the import
-create gets a stand-in id), duplicates are looked up on the match fields (exact
+create gets a stand-in id, ``targets``), duplicates are looked up on the match fields (exact
 values) and by similarity on the detect fields (``detection``), then each row
 is validated by ``records.validation.column_values`` (the API's own rules, with
 the picklist values the mapping lets grow). Only then, for the rows about to be
@@ -25,17 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from defalto_gql.access.policy import AccessPolicy
-from defalto_gql.errors import DefaltoError
 from defalto_gql.metadata.fieldtypes.temporal import parse_date_text
-from defalto_gql.metadata.model import FieldDef, ModuleDef
-from defalto_gql.records import writing
+from defalto_gql.metadata.model import FieldDef
 from defalto_gql.records.context import RecordContext
 from defalto_gql.records.validation import input_name
 from defalto_gql.runtime import Runtime
@@ -52,6 +48,7 @@ from defalto_gql.transfer.picklists import (
     unusable_choice,
 )
 from defalto_gql.transfer.reports import DuplicatesWriter, ImportReport, RejectsWriter
+from defalto_gql.transfer.targets import TargetMaker
 from defalto_gql.transfer.writes import BatchWrites
 
 # ImportOptions, Row and ON_DUPLICATE live in options.py; they are imported from here too.
@@ -77,11 +74,8 @@ class Importer(BatchWrites):
         # and the values of this batch that may be added, so its rows validate.
         self.planned: dict[str, set[str]] = {}
         self.wanted: dict[str, set[str]] = {}
-        # Reference targets to create, by the stand-in id rows carry until they are made;
-        # and, in a dry run, those it would have made (by field and name), as if they exist.
-        self.unmade: dict[str, tuple[FieldDef, str]] = {}
-        self.made: dict[str, str] = {}
-        self.dry_made: dict[tuple[str, str], str] = {}
+        self.targets = TargetMaker(options.mapping.create_references, options.dry_run,
+                                   self.report)
         self.pending_keys: set[tuple[Any, ...]] = set()
         # A dry run's memory of what it would have written (see DryRecords).
         self.dry_keys: dict[tuple[Any, ...], str] = {}
@@ -241,8 +235,7 @@ class Importer(BatchWrites):
         if not batch:
             return
         self._check_choices(batch)
-        self.unmade.clear()
-        self.made.clear()
+        self.targets.new_batch()
         async with self.ctx.engine.connect() as conn:
             await self._resolve(conn, batch)
             if self.match:
@@ -263,7 +256,7 @@ class Importer(BatchWrites):
             ready = [row for row in pending if not row.waits]
             creates, updates = self._sort(ready)
             # Only rows about to be written make targets and grow picklists.
-            await self._make_targets([*creates, *updates])
+            await self.targets.make(self.ctx, [*creates, *updates], self.columns)
             creates, updates = _unfailed(creates), _unfailed(updates)
             await self._extend_picklists([*creates, *updates])
             await self._write(creates, updates)
@@ -353,7 +346,7 @@ class Importer(BatchWrites):
         for f in {self.module.field(name) for row in batch for name in row.refs}:
             texts = {row.refs[f.name] for row in batch if f.name in row.refs}
             found = await references.resolve(self.ctx, conn, f, texts)
-            self._plan_targets(f, found)
+            self.targets.plan(self.ctx, f, found)
             for row in batch:
                 text = row.refs.get(f.name)
                 if text is None:
@@ -370,78 +363,6 @@ class Importer(BatchWrites):
                 for row in batch:
                     if row.key is not None:
                         row.key = match_key(self.match, {**row.lookups, **row.data})
-
-    def _plan_targets(self, f: FieldDef, found: dict[str, set[str]]) -> None:
-        """Stand-in ids for the missing targets the mapping lets the import create."""
-        if f.name not in self.options.mapping.create_references or f.type_key != "reference":
-            return
-        target = self.ctx.snapshot.module(f.targets[0])
-        # A cell in the form of a record number names a record; it never creates one.
-        missing = sorted(text for text, ids in found.items() if not ids
-                         and not references.cites_record(target.record_prefix, text))
-        if not missing:
-            return
-        # Cells differing only in case name one new target, spelled as the first.
-        names: dict[str, str] = {}
-        for text in missing:
-            names.setdefault(text.lower(), text)
-        ids: dict[str, str] = {}
-        for key, name in names.items():
-            # A stand-in id until a row that is written needs it (_make_targets); a dry
-            # run's earlier batches would have made it already.
-            made = self.dry_made.get((target.name, key))
-            if made is None:
-                made = str(uuid.uuid4())
-                self.unmade[made] = (f, name)
-            ids[key] = made
-        for text in missing:
-            found[text] = {ids[text.lower()]}
-
-    async def _make_targets(self, rows: list[Row]) -> None:
-        """Create the reference targets that these rows, about to be written, name.
-
-        A dry run counts them and keeps their stand-in ids, so later batches see
-        them as the real run's would. A target that cannot be created rejects
-        the rows naming it, as a miss does.
-        """
-        needed: dict[str, list[str]] = defaultdict(list)
-        for row in rows:
-            for value in row.data.values():
-                if isinstance(value, str) and value in self.unmade and value not in self.made:
-                    f, _ = self.unmade[value]
-                    if value not in needed[f.targets[0]]:
-                        needed[f.targets[0]].append(value)
-        for target, stand_ins in needed.items():
-            await self._make(self.ctx.snapshot.module(target), stand_ins)
-        for row in rows:
-            for name, value in list(row.data.items()):
-                if not isinstance(value, str) or value not in self.unmade:
-                    continue
-                if value not in self.made:
-                    f, _ = self.unmade[value]
-                    row.fail(self.columns[name], references.describe_miss(
-                        self.ctx.snapshot, f, row.refs.get(name, ""), set()) or "no such record")
-                    continue
-                row.data[name] = self.made[value]
-                if row.fill is not None and name in row.fill:
-                    row.fill[name] = self.made[value]
-
-    async def _make(self, target: ModuleDef, stand_ins: list[str]) -> None:
-        names = [self.unmade[s][1] for s in stand_ins]
-        if self.options.dry_run:
-            made = stand_ins
-            for stand_in, name in zip(stand_ins, names, strict=True):
-                self.dry_made[(target.name, name.lower())] = stand_in
-        else:
-            items = [{target.label_field: name} for name in names]
-            try:
-                made = [r["id"] for r in await writing.create_many(self.ctx, target.name, items)]
-            except DefaltoError as exc:
-                logger.debug("could not create reference targets: %s", exc.message)
-                return
-        self.made.update(zip(stand_ins, made, strict=True))
-        counts = self.report.targets_created
-        counts[target.name] = counts.get(target.name, 0) + len(made)
 
 
 def _unfailed(rows: list[Row]) -> list[Row]:

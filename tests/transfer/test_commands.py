@@ -77,14 +77,20 @@ def test_bad_rules_filters_and_encodings_are_clear_errors_not_tracebacks(
                         "--no-progress", env=env, cwd=tmp_path))
     runs.append(defalto("export", "Contact", "--filter", "{bad json", env=env, cwd=tmp_path))
     runs.append(defalto("export", "Contact", "--filter", "[1,2]", env=env, cwd=tmp_path))
+    runs.append(defalto("export", "Contact", "--filter", '{"email": {"endsWith": "x"}}',
+                        env=env, cwd=tmp_path))
+    runs.append(defalto("export", "Contact", "--fields", "lastName,nope", env=env, cwd=tmp_path))
 
     for run in runs:
         assert run.returncode == 2, run.stderr
+        assert run.stdout == "", "a refused export writes no CSV at all"
         assert "Traceback" not in run.stderr
         assert run.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "unknown encoding 'bogus'" in runs[5].stderr
     assert "--filter is not JSON" in runs[7].stderr
     assert "--filter must be one JSON object" in runs[8].stderr
+    assert "unknown operator endsWith" in runs[9].stderr
+    assert "has no field 'nope'" in runs[10].stderr
     exported = defalto("export", "Contact", env=env, cwd=tmp_path)
     assert exported.stdout.count("\n") == 1
 
