@@ -92,7 +92,14 @@ class NotFound(DefaltoError):
 
 
 class Conflict(DefaltoError):
+    """A value another record holds already; ``problems`` names the input row when known."""
+
     code = "CONFLICT"
+
+    def __init__(self, message: str, *, field: str | None = None,
+                 problems: list[FieldProblem] | None = None) -> None:
+        super().__init__(message, field=field)
+        self.problems = problems or []
 
 
 class Unauthenticated(DefaltoError):

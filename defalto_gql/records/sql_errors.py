@@ -38,8 +38,8 @@ def translated(module: ModuleDef, items: list[dict[str, Any]]) -> Iterator[None]
         row = next((i for i, item in enumerate(items) if value is not None
                     and value in map(str, item.values())), None)
         if sqlstate == "23505":
-            raise Conflict(
-                f"another {module.name} already has {field} = {value}", field=field
-            ) from error
+            message = f"another {module.name} already has {field} = {value}"
+            clash = [FieldProblem(field or "data", message, row)] if row is not None else []
+            raise Conflict(message, field=field, problems=clash) from error
         problem = FieldProblem(field or "data", "violates a database constraint", row)
         raise BadUserInput.from_problems([problem]) from error

@@ -17,8 +17,8 @@ the records of the one before; a dry run takes no lock.
 
 Every row is accounted for: created, updated, merged, skipped as a duplicate, or
 rejected with its line, column and reason. A dry run does all of this except
-writing, so it also cannot see a unique-constraint clash with another row of
-the same file; such a row is rejected by the real run.
+writing; it remembers the values it would have given unique fields, so a row
+repeating one is rejected as the real run would (``uniques``).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from defalto_gql.transfer.picklists import (
 )
 from defalto_gql.transfer.reports import DuplicatesWriter, ImportReport, RejectsWriter
 from defalto_gql.transfer.targets import TargetMaker
+from defalto_gql.transfer.uniques import UniqueValues
 from defalto_gql.transfer.writes import BatchWrites
 
 # ImportOptions, Row and ON_DUPLICATE live in options.py; they are imported from here too.
@@ -76,6 +77,7 @@ class Importer(BatchWrites):
         self.wanted: dict[str, set[str]] = {}
         self.targets = TargetMaker(options.mapping.create_references, options.dry_run,
                                    self.report)
+        self.uniques = UniqueValues(options.dry_run)
         self.pending_keys: set[tuple[Any, ...]] = set()
         # A dry run's memory of what it would have written (see DryRecords).
         self.dry_keys: dict[tuple[Any, ...], str] = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from defalto_gql.errors import BadUserInput, DefaltoError, FieldProblem
+from defalto_gql.errors import BadUserInput, Conflict, DefaltoError, FieldProblem
 from defalto_gql.metadata.model import FieldDef, ModuleDef
 from defalto_gql.records import writing
 from defalto_gql.records.context import RecordContext
@@ -16,6 +16,7 @@ from defalto_gql.records.validation import column_values
 from defalto_gql.transfer.merging import merge
 from defalto_gql.transfer.options import ImportOptions, Row
 from defalto_gql.transfer.reports import DuplicateNote, DuplicatesWriter, ImportReport
+from defalto_gql.transfer.uniques import UniqueValues
 
 # What a duplicate row became, by the on-duplicate choice.
 ACTIONS = {"skip": "skipped", "update": "updated", "merge": "merged"}
@@ -33,6 +34,7 @@ class BatchWrites:
     wanted: dict[str, set[str]]
     notes: DuplicatesWriter | None
     match: list[FieldDef]
+    uniques: UniqueValues
 
     def _sort(self, batch: list[Row]) -> tuple[list[Row], list[Row]]:
         """Validate each row; returns the rows to create and the duplicates to change."""
@@ -92,6 +94,10 @@ class BatchWrites:
 
     async def _write(self, creates: list[Row], updates: list[Row]) -> None:
         merging = self.options.on_duplicate == "merge"
+        # A value a unique field already has fails its row, not the batch.
+        await self.uniques.refuse(self.ctx, self.module, [*creates, *updates], self.columns)
+        creates = [row for row in creates if not row.problems]
+        updates = [row for row in updates if not row.problems]
         if not self.options.dry_run:
             await self._create(creates)
         else:
@@ -115,8 +121,9 @@ class BatchWrites:
             self._note(row)
 
     async def _create(self, rows: list[Row]) -> None:
-        # A database-level clash (a unique value) fails the whole statement:
-        # the rows it names are rejected and the rest tried again, once.
+        # A database-level clash (a unique value another writer took since the
+        # check) fails the whole statement: the rows it names are rejected and
+        # the rest tried again, once.
         for attempt in range(2):
             if not rows:
                 return
@@ -124,7 +131,7 @@ class BatchWrites:
                 await writing.create_many(self.ctx, self.module.name, [r.data for r in rows])
                 self._created(rows)
                 return
-            except BadUserInput as exc:
+            except (BadUserInput, Conflict) as exc:
                 blamed = self._blame(rows, exc)
                 if attempt or not blamed:
                     for row in rows:
@@ -139,7 +146,7 @@ class BatchWrites:
         if self.match:
             self.report.unmatched += sum(row.key is None for row in rows)
 
-    def _blame(self, rows: list[Row], exc: BadUserInput) -> bool:
+    def _blame(self, rows: list[Row], exc: BadUserInput | Conflict) -> bool:
         """Attach an error's per-row problems to the rows; False when it names none."""
         blamed = False
         for problem in exc.problems:

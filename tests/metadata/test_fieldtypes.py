@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from defalto_gql.metadata import admin
 from defalto_gql.metadata.fieldtypes import FIELD_TYPES
 from defalto_gql.metadata.model import FieldDef
 from tests.conftest import Api
+from tests.transfer.conftest import csv_file, run_import
 
 OWNER = "00000000-0000-0000-0000-0000000000aa"
 
@@ -382,3 +384,34 @@ def test_day_first_still_refuses_impossible_dates() -> None:
 def test_a_tiny_float_default_reads_in_plain_notation() -> None:
     f = field("decimal", scale=6)
     assert f.type.from_json(f, 0.00001) == Decimal("0.00001")
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00"])
+async def test_a_date_time_outside_the_years_utc_can_hold_is_bad_user_input(
+    api: Api, module: Module, moment: str
+) -> None:
+    # A moment given with an offset that puts it beyond year 9999 (or before year 1) in UTC
+    create = (f"mutation($d: {module.name}CreateInput!) "
+              f"{{ create{module.name}(data: $d) {{ id }} }}")
+    created = await api.errors(create, {"d": {"title": "x", "seenAt": moment}})
+    listed = await api.errors(
+        f"query($f: {module.name}Filter) {{ {module.list}(filter: $f) {{ totalCount }} }}",
+        {"f": {"seenAt": {"gt": moment}}})
+
+    for errors in (created, listed):
+        assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert errors[0]["extensions"]["field"] == "seenAt"
+        assert "outside the years 1 to 9999 in UTC" in errors[0]["message"]
+
+
+async def test_an_imported_date_time_outside_the_years_is_a_row_error(
+    api: Api, module: Module, tmp_path: Path
+) -> None:
+    path = csv_file(tmp_path, "title,seenAt\nA,2024-05-01T09:30:00Z\n"
+                              "B,9999-12-31T23:00:00-05:00\n")
+
+    report = await run_import(api, module.name, path)
+
+    assert (report.created, report.rejected) == (1, 1)
+    assert report.problems[0].column == "seenAt"
+    assert "outside the years 1 to 9999 in UTC" in report.problems[0].reason

@@ -13,7 +13,7 @@ from defalto_gql.access.policy import AccessPolicy, ModuleRights
 from defalto_gql.errors import Forbidden
 from defalto_gql.transfer.mapping import Mapping, MappingError
 from tests.conftest import Api
-from tests.transfer.conftest import csv_file, run_import
+from tests.transfer.conftest import csv_file, run_import, unique
 
 CONTACTS = "{ contacts(first: 100) { totalCount edges { node { firstName lastName email " \
            "account { name } } } } }"
@@ -305,3 +305,32 @@ async def test_rows_with_no_value_to_match_on_are_created_and_counted(
     # The second run skips the matched row and creates the others again
     assert (again.created, again.skipped, again.unmatched) == (2, 1, 2)
     assert again.as_dict()["unmatched"] == 2
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+async def test_a_value_a_unique_field_has_already_rejects_only_its_row(
+    api: Api, tmp_path: Path, dry_run: bool
+) -> None:
+    # Given a unique field, with one contact holding "A-1"
+    label = unique("Badge")
+    field = (await api.query("""mutation($label: String!) { createField(module: "Contact",
+        data: {label: $label, type: "text", unique: true}) { name } }""", {"label": label})
+             )["createField"]["name"]
+    await api.query(f'mutation {{ createContact(data: {{lastName: "Old", {field}: "A-1"}}) '
+                    "{ id } }")
+    # and a file repeating it, and repeating a value of its own, in and across batches
+    path = csv_file(tmp_path, f"Last name,{label}\nA,A-1\nB,B-2\nC,B-2\nD,C-3\nE,C-3\nF,\nG,\n")
+
+    report = await run_import(api, "Contact", path, batch_size=4, dry_run=dry_run)
+
+    # Then those rows alone are rejected, naming the column and the value
+    assert (report.created, report.rejected) == (4, 3), report.problems
+    reasons = {problem.line: problem.reason for problem in report.problems}
+    assert set(reasons) == {2, 4, 6}
+    assert all(problem.column == label for problem in report.problems)
+    assert f"another Contact already has {label} 'A-1'" in reasons[2]
+    assert f"line 3 of this file has the same {label} 'B-2'" in reasons[4]
+    # (a real run has written line 5's batch by then, so line 6 clashes with its record)
+    assert f"{label} 'C-3'; {label} is unique" in reasons[6]
+    expected = ["Old"] if dry_run else ["B", "D", "F", "G", "Old"]
+    assert sorted(name for name, _ in await names(api)) == expected

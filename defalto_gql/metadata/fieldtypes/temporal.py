@@ -69,6 +69,12 @@ class DateTimeType(FieldType):
         require_type(value, dt.datetime, "a date and time")
         if value.tzinfo is None:
             raise ValueError("needs a time zone offset, such as 2024-05-01T09:30:00+02:00")
+        # Stored in UTC: 9999-12-31T23:00:00-05:00 is a moment of the year 10000.
+        try:
+            value.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError(f"{value.isoformat()} is outside the years 1 to 9999 in UTC"
+                             ) from None
         return value
 
     def filter_operand(self, f: FieldDef, value: Any) -> Any:

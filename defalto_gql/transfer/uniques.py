@@ -1,0 +1,79 @@
+"""Rows that would give a unique field a value another record or row already has.
+
+A unique field (``unique`` in its definition) is backed by a unique index over
+the live records. One clashing row would fail the whole batch's statement, so
+the rows about to be written are checked first: against the live records
+(visible or not: the index sees them all, and the row names only its own value)
+and against the other rows of the batch. A dry run writes nothing, so it also
+remembers the values it would have written; that memory grows with the file,
+for the unique fields only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from defalto_gql.metadata.model import FieldDef, ModuleDef
+from defalto_gql.records.context import RecordContext
+from defalto_gql.records.filters import live
+from defalto_gql.transfer.options import Row
+
+
+class UniqueValues:
+    """Refuses the rows that would clash on a unique field, naming the value."""
+
+    def __init__(self, dry_run: bool) -> None:
+        self.dry_run = dry_run
+        # A dry run's values by field: the line of the row that would have written each.
+        self.written: dict[str, dict[Any, int]] = {}
+
+    async def refuse(self, ctx: RecordContext, module: ModuleDef, rows: list[Row],
+                     columns: dict[str, str]) -> None:
+        """Fail each row whose value of a unique field is taken; ``columns`` names the cells."""
+        fields = [f for f in module.fields if f.unique and len(f.type.column_names(f)) == 1]
+        if not fields or not rows:
+            return
+        async with ctx.engine.connect() as conn:
+            for f in fields:
+                taken = await _held(ctx, conn, module, f, rows)
+                self._check(f, rows, taken, columns.get(f.name, f.name), module.name)
+
+    def _check(self, f: FieldDef, rows: list[Row], taken: dict[Any, set[str]], column: str,
+               module: str) -> None:
+        seen = self.written.setdefault(f.name, {}) if self.dry_run else {}
+        here: dict[Any, int] = {}
+        for row in rows:
+            value = row.stored.get(f.column)
+            if value is None or row.problems:
+                continue
+            holders = taken.get(value, set()) - {row.existing}
+            if holders:
+                row.fail(column, f"another {module} already has {f.label} {value!r}; "
+                                 f"{f.label} is unique")
+            elif value in here or value in seen:
+                line = here.get(value, seen.get(value))
+                row.fail(column, f"line {line} of this file has the same {f.label} "
+                                 f"{value!r}; {f.label} is unique")
+            else:
+                here[value] = row.line
+        if self.dry_run:
+            seen.update(here)
+
+
+async def _held(ctx: RecordContext, conn: AsyncConnection, module: ModuleDef, f: FieldDef,
+                rows: Iterable[Row]) -> dict[Any, set[str]]:
+    """The ids of the live records holding each of the rows' values of ``f``."""
+    values = {row.stored[f.column] for row in rows if row.stored.get(f.column) is not None}
+    if not values:
+        return {}
+    table = ctx.tables.of(module.name)
+    column = table.c[f.column]
+    found: dict[Any, set[str]] = {}
+    query = sa.select(column, table.c.id).where(live(table), column.in_(sorted(values, key=repr)))
+    for value, ident in (await conn.execute(query)).all():
+        found.setdefault(value, set()).add(str(ident))
+    return found
