@@ -9,7 +9,8 @@ Cells are written so that our own import reads them back exactly:
   the label followed by the record number, ``Lopez (CON-1042)`` (the number alone
   for an empty label). A person still reads the name, and the import finds that
   very record, or rejects the cell where the number now names a record with
-  another label (as in another database) rather than link the wrong one;
+  another label (as in another database) rather than link the wrong one; a
+  target whose label field is hidden from you as its record number alone;
 - a reference that may point at several modules (a comment's ``relatedTo``) as
   the module's name, a colon and the target as above, ``Account: Acme``;
 - owners as the user's email; a record the system user owns (the demo data)
@@ -158,11 +159,15 @@ async def _target_labels(ctx: RecordContext, conn: Any, target: str, ids: list[s
     table = ctx.tables.of(target)
     label = table.c[module.field(module.label_field).column]
     visible = ctx.rights.read_filter(target, table)
-    if module.label_field in ctx.rights.hidden(target):
-        return {}
     seen = sa.and_(live(table), sa.true() if visible is None else visible)
     number = table.c.get("record_number")
     numbers = number if number is not None else sa.null()
+    if module.label_field in ctx.rights.hidden(target):
+        # A hidden label is not shown; the record number (which the import reads) is.
+        if number is None:
+            return {}
+        return dict((await conn.execute(sa.select(table.c.id, number)
+                                        .where(table.c.id.in_(ids), seen))).all())
     rows = (await conn.execute(sa.select(table.c.id, label, numbers)
                                .where(table.c.id.in_(ids), seen))).all()
     if number is None:

@@ -8,8 +8,9 @@ the time it runs. Progress is written to the job row while it runs.
 A queue job is not retried: an import that failed halfway has written some
 rows, and running it again without a match rule would write them twice. For
 the same reason a job left ``running`` by a worker that stopped (killed, or its
-machine gone) is marked failed when a worker starts; the user starts it again,
-with a match rule.
+machine gone) is marked failed, by every worker when it starts and then every
+``RECOVER_SECONDS`` (a worker restarted at once sees the dead one's heartbeat
+still fresh); the user starts it again, with a match rule.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 QUEUE = "transfer"
 PROGRESS_SECONDS = 0.5
+RECOVER_SECONDS = 30.0
 
 
 def conninfo(url: str) -> str:
@@ -63,20 +65,23 @@ async def running_queue(runtime: Runtime, *, work: bool) -> AsyncIterator[App]:
     """Open the queue for deferring; with ``work``, also run a worker until the block ends."""
     app = make_queue(runtime)
     async with app.open_async():
-        if work:
-            await _recover(runtime)
+        if not work:
+            yield app
+            return
+        await _recover(runtime)
         worker = asyncio.create_task(app.run_worker_async(
             queues=[QUEUE], concurrency=1, install_signal_handlers=False, name="defalto",
             additional_context={"runtime": runtime}, listen_notify=True,
             fetch_job_polling_interval=2.0, shutdown_graceful_timeout=10.0,
-        )) if work else None
+        ))
+        watcher = asyncio.create_task(watch_interrupted(runtime))
         try:
             yield app
         finally:
-            if worker is not None:
-                worker.cancel()
+            for task in (watcher, worker):
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await worker
+                    await task
 
 
 async def run_worker(runtime: Runtime) -> None:
@@ -84,8 +89,25 @@ async def run_worker(runtime: Runtime) -> None:
     app = make_queue(runtime)
     async with app.open_async():
         await _recover(runtime)
-        await app.run_worker_async(queues=[QUEUE], concurrency=1, name="defalto",
-                                   additional_context={"runtime": runtime})
+        watcher = asyncio.create_task(watch_interrupted(runtime))
+        try:
+            await app.run_worker_async(queues=[QUEUE], concurrency=1, name="defalto",
+                                       additional_context={"runtime": runtime})
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+
+async def watch_interrupted(runtime: Runtime, every: float | None = None) -> None:
+    """Fail the jobs of stopped workers every ``every`` seconds, until cancelled."""
+    while True:
+        await asyncio.sleep(RECOVER_SECONDS if every is None else every)
+        try:
+            await _recover(runtime)
+        except Exception:
+            # The database away for a moment: the next round tries again.
+            logger.exception("could not look for interrupted transfer jobs")
 
 
 async def _recover(runtime: Runtime) -> None:

@@ -13,6 +13,10 @@ A field pointing at several modules (a comment's ``relatedTo``) needs the module
 too: ``Account: Acme`` (the module's name or label, then the record as above),
 or a record number alone, whose prefix names the module (``ACC-1042``). Such a
 field resolves to ``(module, id)`` pairs.
+
+Where the target's label field is hidden from the user, its records are named
+by record number only (and exports write the number): matching on the label
+would tell the user which values it holds.
 """
 
 from __future__ import annotations
@@ -104,8 +108,14 @@ async def _records(
     cited = {text: cited_number(module.record_prefix, text) for text in texts}
     folded = sorted({t.lower() for t in texts}
                     | {c[0].lower() for c in cited.values() if c is not None})
+    # A label hidden from the user would reveal its values by what it matches:
+    # such records are found by their record number only.
+    by_label = module.label_field not in ctx.rights.hidden(target)
+    if not by_label:
+        label = sa.null()
     # Case is ignored in SQL and settled below, where an exact-case label wins.
-    wanted: sa.ColumnElement[bool] = sa.func.lower(label).in_(folded)
+    wanted: sa.ColumnElement[bool] = sa.func.lower(label).in_(folded) if by_label \
+        else sa.false()
     if number is not None:
         wanted = sa.or_(wanted, sa.func.lower(number).in_(folded))
     # Records the user cannot see count as missing: their existence is not revealed.

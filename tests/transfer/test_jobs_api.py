@@ -584,3 +584,27 @@ async def test_a_job_that_has_not_ended_cannot_be_deleted(api: Api) -> None:
     async with api.engine.begin() as conn:
         await conn.exec_driver_sql("UPDATE dg_transfer_jobs SET status = 'finished' "
                                    "WHERE id::text = $1", (done["id"],))
+
+
+async def test_a_running_worker_fails_the_jobs_a_worker_that_stopped_later_left_running(
+    api: Api
+) -> None:
+    # Given a running worker's watch (made quick), and then a job left running by a worker
+    # that died after the watch began (as when a killed server is restarted at once)
+    from defalto_gql.transfer.queue import watch_interrupted
+
+    watch = asyncio.create_task(watch_interrupted(api.runtime, every=0.05))
+    done = await finished(api, (await started(api.client, "Last name\nGone\n"))["id"])
+    async with api.engine.begin() as conn:
+        await conn.exec_driver_sql("UPDATE dg_transfer_jobs SET status = 'running', "
+                                   "finished_at = NULL WHERE id::text = $1", (done["id"],))
+
+    # When the watch has had a round or two
+    try:
+        found = await finished(api, done["id"])
+    finally:
+        watch.cancel()
+
+    # Then the job says it was interrupted, without another worker starting
+    assert found["status"] == "failed"
+    assert "interrupted" in found["error"]

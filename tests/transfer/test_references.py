@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
+from defalto_gql.access.policy import ModuleRights
 from defalto_gql.transfer.mapping import MappingError
 from tests.conftest import Api
 from tests.transfer.conftest import csv_file, run_import
 from tests.transfer.test_exporting import export
+from tests.transfer.test_importing import rights
 
 
 async def accounts(api: Api, *names: str) -> list[dict[str, Any]]:
@@ -193,3 +195,31 @@ async def test_targets_of_a_reference_to_several_modules_cannot_be_created(
         await run_import(api, "Comment", path,
                          mapping={"references": {"relatedTo": {"create": True}}})
     assert await comments(api) == {}
+
+
+async def test_a_target_whose_label_is_hidden_is_named_by_its_record_number_only(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a user who sees accounts but not their names, and a contact of "Secret Co"
+    (secret,) = await accounts(api, "Secret Co")
+    await api.query(f'mutation {{ createContact(data: {{lastName: "Known", '
+                    f'accountId: "{secret["id"]}"}}) {{ id }} }}')
+    everything = frozenset({"view", "create", "edit", "import", "export"})
+    policy = rights(Contact=ModuleRights(everything, None, None),
+                    Account=ModuleRights(frozenset({"view"}), None, None,
+                                         hidden=frozenset({"name"})))
+
+    # When that user imports contacts naming the account by name and by number, and exports
+    path = csv_file(tmp_path, f"Last name,Account\nByName,Secret Co\n"
+                              f"ByNumber,{secret['recordNumber'].lower()}\n")
+    report = await run_import(api, "Contact", path, policy=policy)
+    text = await export(api, "Contact", policy, fields=["lastName", "account"])
+
+    # Then the name reveals nothing (no such account), the number links, and the export
+    # writes the number, which imports back
+    assert (report.created, report.rejected) == (1, 1)
+    assert report.problems[0].line == 2
+    assert "no Account has the name or record number 'Secret Co'" in report.problems[0].reason
+    assert f"Known,{secret['recordNumber']}\r\n" in text
+    assert "Secret Co" not in text
+    assert (await contacts_by_account(api))["ByNumber"] == secret["id"]
