@@ -39,6 +39,11 @@ logger = logging.getLogger(__name__)
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
+# Python's JSON reader gives up (RecursionError) near a thousand levels; no request needs
+# a tenth of that.
+TOO_DEEP = "the request's JSON nests too deeply"
+
+
 class RequestError(Exception):
     """A request that is not a GraphQL request at all."""
 
@@ -147,8 +152,11 @@ async def _params(request: Request) -> dict[str, Any]:
         if "variables" in params:
             try:
                 params["variables"] = json.loads(params["variables"])
-            except json.JSONDecodeError:
+            except ValueError:
+                # Not JSON, or a number of more than 4,300 digits (Python's limit).
                 raise RequestError("variables is not valid JSON") from None
+            except RecursionError:
+                raise RequestError(TOO_DEEP) from None
         return params
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type == "multipart/form-data":
@@ -163,8 +171,11 @@ async def _params(request: Request) -> dict[str, Any]:
                            "(or multipart/form-data to upload files)", 415)
     try:
         body = json.loads(await _body(request))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except ValueError:
+        # Not JSON, not UTF-8, or a number of more than 4,300 digits (Python's limit).
         raise RequestError("the request body is not valid JSON") from None
+    except RecursionError:
+        raise RequestError(TOO_DEEP) from None
     if not isinstance(body, dict):
         raise RequestError("the request body must be a JSON object")
     return body

@@ -90,10 +90,10 @@ async def multipart_params(request: Request, limit: int) -> tuple[dict[str, Any]
     try:
         operations = json.loads(str(form.get("operations") or ""))
         mapping = json.loads(str(form.get("map") or "{}"))
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         await form.close()
-        raise UploadError("operations and map must be JSON (the GraphQL multipart "
-                          "request specification)") from None
+        raise UploadError("operations and map must be JSON, not nested too deeply (the "
+                          "GraphQL multipart request specification)") from None
     if not isinstance(operations, dict) or not isinstance(mapping, dict):
         await form.close()
         raise UploadError("operations must be one JSON object (batches are not supported) "

@@ -100,7 +100,13 @@ async def test_get_picks_the_named_operation_to_decide_if_it_mutates(api: Api) -
 
 
 @pytest.mark.parametrize("accept", ["application/json", GRAPHQL_RESPONSE])
-@pytest.mark.parametrize("body", ['{"query": ', "[1, 2]", b"\xff\xfe"])
+@pytest.mark.parametrize("body", ['{"query": ', "[1, 2]", b"\xff\xfe",
+                                  # nested past what Python's JSON reader follows
+                                  '{"query": "{ __typename }", "variables": {"v": ' + "[" * 5000
+                                  + "]" * 5000 + "}}",
+                                  # a number past Python's 4,300 digits
+                                  '{"query": "{ __typename }", "variables": {"v": ' + "9" * 5000
+                                  + "}}"])
 async def test_a_body_that_is_not_a_json_object_gets_400(api: Api, body: str | bytes,
                                                          accept: str) -> None:
     response = await post(api, body, accept=accept)

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from defalto_gql.errors import BadUserInput
-from defalto_gql.metadata.fieldtypes.base import holds_nul
+from defalto_gql.metadata.fieldtypes.base import unstorable
 from defalto_gql.metadata.fieldtypes.reference import ReferenceType
 from defalto_gql.metadata.model import FieldDef, ModuleDef
 
@@ -100,10 +100,10 @@ def _clause(
     f: FieldDef, table: sa.Table, op: str, operand: Any, name: str | None = None
 ) -> ColumnElement[bool]:
     try:
-        if holds_nul(operand):
-            # PostgreSQL text cannot hold U+0000: such an operand matches nothing and
-            # would fail in the driver.
-            raise ValueError("contains a NUL character")
+        reason = unstorable(operand)
+        if reason:
+            # Text PostgreSQL cannot hold matches nothing and would fail in the driver.
+            raise ValueError(reason)
         if f.type_key in TEMPORAL:
             # A filter written as JSON (CLI, export jobs) gives dates and times as text.
             operand = _temporal(f, operand)

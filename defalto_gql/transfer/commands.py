@@ -289,8 +289,10 @@ def _filter(given: str | None) -> dict[str, Any] | None:
         return None
     try:
         where = json.loads(given)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:
         raise BadUserInput(f"--filter is not JSON: {exc}", field="filter") from None
+    except RecursionError:
+        raise BadUserInput("--filter nests too deeply", field="filter") from None
     if not isinstance(where, dict):
         raise BadUserInput("--filter must be one JSON object, such as "
                            '\'{"lastName": {"eq": "Lovelace"}}\'', field="filter")

@@ -86,8 +86,14 @@ def codec_name(encoding: str | None) -> str:
     except LookupError:
         raise CsvFileError(f"unknown encoding {encoding!r}; for example utf-8, cp1252, "
                            "latin-1") from None
-    # Codecs such as rot13 or base64 exist but do not read text files.
-    if not getattr(info, "_is_text_encoding", True):
+    # Codecs such as rot13 or base64 exist but do not read text files, and
+    # "undefined" exists to refuse everything.
+    try:
+        "abc".encode(info.name).decode(info.name)
+        text = bool(getattr(info, "_is_text_encoding", True))
+    except (UnicodeError, TypeError, LookupError):
+        text = False
+    if not text:
         raise CsvFileError(f"{encoding!r} is not a text encoding")
     name = info.name
     return "utf-8-sig" if name in ("utf-8", "utf-8-sig") else name
@@ -179,7 +185,7 @@ def _decoding(raw: io.BufferedReader, encoding: str | None) -> io.TextIOWrapper:
 def _first_line(text: io.TextIOWrapper, path: Path, encoding: str | None) -> str:
     try:
         first = text.readline()
-    except UnicodeDecodeError:
+    except UnicodeError:
         raise _decode_error(path, encoding) from None
     if not _blank(first):
         return first
@@ -187,7 +193,7 @@ def _first_line(text: io.TextIOWrapper, path: Path, encoding: str | None) -> str
     try:
         while (line := text.readline()) and _blank(line):
             blank += 1
-    except UnicodeDecodeError:
+    except UnicodeError:
         raise _decode_error(path, encoding) from None
     if not line:
         raise CsvFileError("the file is empty: the first line must name the columns")
@@ -261,7 +267,7 @@ def _record(reader: Any, lines: _Lines, path: Path, encoding: str | None
         cells: list[str] = next(reader)
     except StopIteration:
         return None
-    except UnicodeDecodeError:
+    except UnicodeError:
         raise _decode_error(path, encoding) from None
     except csv.Error as exc:
         raise _csv_error(reader.line_num, exc) from None
@@ -317,6 +323,9 @@ def _undecodable(path: Path, codec: str) -> tuple[int, str]:
             except UnicodeDecodeError as exc:
                 good = exc.object[: exc.start].decode(exc.encoding, "replace")
                 return ends + len(_LINE_END.findall(held + good)) + 1, exc.reason
+            except UnicodeError as exc:
+                # UTF-16 or UTF-32 without a byte-order mark: the byte order is unknown.
+                return ends + 1, f"{exc}; name the byte order, as {codec}-le or {codec}-be"
             # A CR at the end of a chunk may be the first half of a CRLF.
             text, held = (text[:-1], "\r") if text.endswith("\r") else (text, "")
             ends += len(_LINE_END.findall(text))

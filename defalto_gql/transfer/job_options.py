@@ -7,15 +7,15 @@ importer's options when the job runs, reading a saved mapping
 
 from __future__ import annotations
 
-import codecs
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from defalto_gql.errors import BadUserInput
-from defalto_gql.metadata.fieldtypes.base import holds_nul
+from defalto_gql.metadata.fieldtypes.base import unstorable
 from defalto_gql.metadata.model import ModuleDef
+from defalto_gql.transfer import csvfiles
 from defalto_gql.transfer.importing import ON_DUPLICATE, ImportOptions
 from defalto_gql.transfer.mapping import Mapping, MappingError, normalise
 
@@ -62,9 +62,10 @@ def check_rules(module: ModuleDef, rules: Any) -> dict[str, Any]:
 
 
 def no_nul(value: Any, field: str) -> None:
-    """PostgreSQL text holds no NUL character: refuse it in anything a job stores."""
-    if holds_nul(value):
-        raise BadUserInput("text may not hold the NUL character", field=field)
+    """Refuse text PostgreSQL cannot hold (a NUL, a lone surrogate) in anything a job stores."""
+    reason = unstorable(value)
+    if reason:
+        raise BadUserInput(f"text {reason}", field=field)
 
 
 # Delimiters a CSV file can have: printable, not a quote, not a letter, digit or space.
@@ -77,11 +78,10 @@ def _delimiter_ok(delimiter: str) -> bool:
 def _encoding_ok(encoding: str) -> bool:
     """A text encoding that can read a file (not a codec such as rot13 or undefined)."""
     try:
-        info = codecs.lookup(encoding)
-        "abc".encode(info.name).decode(info.name)
-    except (LookupError, UnicodeError, TypeError):
+        csvfiles.codec_name(encoding)
+    except csvfiles.CsvFileError:
         return False
-    return bool(getattr(info, "_is_text_encoding", True))
+    return True
 
 
 def check_user_rules(rules: Any) -> dict[str, Any]:

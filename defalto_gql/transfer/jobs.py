@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO, Any
@@ -91,6 +92,11 @@ JOB_COLUMNS = ("id::text AS id, kind, module, user_id::text AS user_id, status, 
 
 
 async def job_row(conn: AsyncConnection, job_id: str) -> Any:
+    """The job's row; None for an id that is not a job's (or not a UUID at all)."""
+    try:
+        uuid.UUID(job_id)
+    except ValueError:
+        return None
     return (await conn.exec_driver_sql(
         f"SELECT {JOB_COLUMNS} FROM dg_transfer_jobs WHERE id::text = lower($1)",
         (job_id,))).mappings().first()

@@ -53,8 +53,10 @@ def read_rules(path: Path) -> dict[str, Any]:
     """A mapping file's rules: one JSON object."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:
         raise MappingError(f"cannot read the mapping {path}: {exc}") from None
+    except RecursionError:
+        raise MappingError(f"cannot read the mapping {path}: it nests too deeply") from None
     if not isinstance(data, dict):
         raise MappingError(f"the mapping {path} must hold one JSON object")
     return data
@@ -108,7 +110,7 @@ JOIN_SHAPE = '{"columns": [...], "separator": " "}'
 
 def _object(given: Any, where: str, shape: str) -> dict[str, Any]:
     if not isinstance(given, dict):
-        raise MappingError(f"{where} must be {shape}, not {json.dumps(given)}")
+        raise MappingError(f"{where} must be {shape}, not {_shown(given)}")
     return given
 
 
@@ -120,7 +122,7 @@ def _known_keys(given: dict[str, Any], known: tuple[str, ...], where: str) -> No
 
 def _names(given: Any, where: str) -> tuple[str, ...]:
     if not isinstance(given, list) or not all(isinstance(n, str) for n in given):
-        raise MappingError(f"{where} must be a list of field names, not {json.dumps(given)}")
+        raise MappingError(f"{where} must be a list of field names, not {_shown(given)}")
     return tuple(given)
 
 
@@ -129,7 +131,7 @@ def _column_rules(given: Any) -> dict[str, str | None]:
     for column, target in columns.items():
         if target is not None and not isinstance(target, str):
             raise MappingError(f"columns.{column} must be a field name or null, "
-                               f"not {json.dumps(target)}")
+                               f"not {_shown(target)}")
     return dict(columns)
 
 
@@ -152,7 +154,7 @@ def _extend_rule(given: Any) -> frozenset[str] | bool:
         return given or frozenset()
     if not isinstance(given, list) or not all(isinstance(n, str) for n in given):
         raise MappingError("extendPicklists must be true or a list of field names, "
-                           f"not {json.dumps(given)}")
+                           f"not {_shown(given)}")
     return frozenset(given)
 
 
@@ -174,7 +176,7 @@ def _threshold(given: Any) -> float | None:
         return None
     if isinstance(given, bool) or not isinstance(given, int | float):
         raise MappingError(f"detect.threshold must be a number above 0 and at most 1, "
-                           f"not {json.dumps(given)}")
+                           f"not {_shown(given)}")
     return float(given)
 
 
@@ -185,11 +187,11 @@ def _value_rules(given: Any) -> dict[str, dict[str, str]]:
     for name, rule in given.items():
         if not isinstance(rule, dict):
             raise MappingError(f"values.{name} must map cell texts to texts, "
-                               f"not {json.dumps(rule)}")
+                               f"not {_shown(rule)}")
         for cell, value in rule.items():
             if not isinstance(cell, str) or not isinstance(value, str):
                 raise MappingError(f"values.{name} must map cell texts to texts: "
-                                   f"{json.dumps(cell)} maps to {json.dumps(value)}")
+                                   f"{_shown(cell)} maps to {_shown(value)}")
     return {name: dict(rule) for name, rule in given.items()}
 
 
@@ -268,3 +270,12 @@ def plan_joins(module: ModuleDef, header: list[str], mapping: Mapping
             raise MappingError(f"join {name}: the file has no columns {missing}")
         found.append((f, [header.index(c) for c in columns], separator))
     return found
+
+
+def _shown(value: Any) -> str:
+    """A value as JSON for a message: cut short, and never failing however deep it nests."""
+    try:
+        text = json.dumps(value)
+    except (RecursionError, ValueError):
+        return "a value nested too deeply"
+    return text if len(text) <= 80 else text[:77] + "..."

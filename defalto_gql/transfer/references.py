@@ -103,7 +103,7 @@ async def _records(
 ) -> dict[str, set[str]]:
     module = ctx.snapshot.module(target)
     table = ctx.tables.of(target)
-    label = table.c[module.field(module.label_field).column]
+    label: sa.ColumnElement[Any] = table.c[module.field(module.label_field).column]
     number = table.c.get("record_number")
     cited = {text: cited_number(module.record_prefix, text) for text in texts}
     folded = sorted({t.lower() for t in texts}

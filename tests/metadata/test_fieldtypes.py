@@ -415,3 +415,23 @@ async def test_an_imported_date_time_outside_the_years_is_a_row_error(
     assert (report.created, report.rejected) == (1, 1)
     assert report.problems[0].column == "seenAt"
     assert "outside the years 1 to 9999 in UTC" in report.problems[0].reason
+
+
+async def test_imported_json_too_deep_or_unstorable_and_huge_numbers_are_row_errors(
+    api: Api, module: Module, tmp_path: Path
+) -> None:
+    deep = "[" * 500 + "]" * 500
+    digits = "9" * 5000
+    path = csv_file(tmp_path, f'title,extra,count\nGood,"{{""a"": [1]}}",3\nDeep,{deep},\n'
+                              f'Half,"""\\ud800""",\nNul,"""\\u0000""",\nHuge,,{digits}\nLong,{digits},\n')
+
+    report = await run_import(api, module.name, path)
+
+    assert (report.created, report.rejected) == (1, 5), report.problems
+    reasons = {problem.line: (problem.column, problem.reason) for problem in report.problems}
+    assert reasons[3] == ("extra", "nests more than 64 levels deep")
+    assert reasons[4][0] == "extra" and "lone surrogate" in reasons[4][1]
+    assert reasons[5] == ("extra", "contains a NUL character")
+    assert reasons[6][0] == "count" and "int_max_str_digits" not in reasons[6][1]
+    assert len(reasons[6][1]) < 200, reasons[6]
+    assert reasons[7] == ("extra", "holds a number with too many digits")

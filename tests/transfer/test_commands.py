@@ -80,6 +80,10 @@ def test_bad_rules_filters_and_encodings_are_clear_errors_not_tracebacks(
     runs.append(defalto("export", "Contact", "--filter", '{"email": {"endsWith": "x"}}',
                         env=env, cwd=tmp_path))
     runs.append(defalto("export", "Contact", "--fields", "lastName,nope", env=env, cwd=tmp_path))
+    runs.append(defalto("import", "Contact", str(source), "--encoding", "undefined",
+                        "--no-progress", env=env, cwd=tmp_path))
+    runs.append(defalto("export", "Contact", "--filter", "[" * 5000 + "]" * 5000, env=env,
+                        cwd=tmp_path))
 
     for run in runs:
         assert run.returncode == 2, run.stderr
@@ -91,6 +95,8 @@ def test_bad_rules_filters_and_encodings_are_clear_errors_not_tracebacks(
     assert "--filter must be one JSON object" in runs[8].stderr
     assert "unknown operator endsWith" in runs[9].stderr
     assert "has no field 'nope'" in runs[10].stderr
+    assert "'undefined' is not a text encoding" in runs[11].stderr
+    assert "--filter nests too deeply" in runs[12].stderr
     exported = defalto("export", "Contact", env=env, cwd=tmp_path)
     assert exported.stdout.count("\n") == 1
 

@@ -268,6 +268,7 @@ async def test_an_unknown_module_or_a_missing_right_starts_no_job(api: Api) -> N
                                                                       "f": None}}),
       "map": json.dumps({"0": ["query"]})}, {"0": ("a.csv", b"x", "text/csv")},
      "start with variables"),
+    ({"operations": "[" * 5000 + "]" * 5000, "map": "{}"}, {}, "nested too deeply"),
 ])
 async def test_malformed_multipart_requests_get_400(
     api: Api, form: dict[str, str], files: dict[str, Any], fragment: str
@@ -608,3 +609,43 @@ async def test_a_running_worker_fails_the_jobs_a_worker_that_stopped_later_left_
     # Then the job says it was interrupted, without another worker starting
     assert found["status"] == "failed"
     assert "interrupted" in found["error"]
+
+
+@pytest.mark.parametrize("job_id", ["ab\u0000", "not-a-uuid", str(uuid.uuid4())])
+async def test_an_id_naming_no_job_is_not_found_however_it_is_spelt(
+    api: Api, job_id: str
+) -> None:
+    for operation in ("query($id: ID!) { transferJob(id: $id) { id } }",
+                      "mutation($id: ID!) { deleteTransferJob(id: $id) }"):
+        errors = await api.errors(operation, {"id": job_id})
+        assert errors[0]["extensions"] == {"code": "NOT_FOUND", "field": "id"}
+    response = await api.client.get(f"/transfers/{job_id.replace(chr(0), '%00')}/rejects")
+    assert response.status_code == 404
+
+
+async def test_utf_16_without_a_byte_order_mark_is_refused_naming_the_byte_orders(
+    api: Api
+) -> None:
+    body = await upload(api.client, "Last name\nA\n".encode("utf-16-le"),
+                        options={"encoding": "utf-16"})
+
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "file"}
+    assert "utf-16-le or utf-16-be" in error["message"]
+    le = await started(api.client, "Last name\nA\n".encode("utf-16-le"),  # type: ignore[arg-type]
+                       options={"encoding": "utf-16-le"})
+    assert (await finished(api, le["id"]))["result"]["created"] == 1
+
+
+async def test_a_filter_nested_past_the_limit_is_bad_user_input_for_lists_and_exports(
+    api: Api
+) -> None:
+    where = '{"and":[' * 120 + '{"lastName":{"eq":"x"}}' + "]}" * 120
+    for operation in ("query($f: ContactFilter) { contacts(filter: $f) { totalCount } }",
+                      'mutation($f: JSON) { startExport(module: "Contact", filter: $f, '
+                      "bom: false) { id } }"):
+        text = f'{{"query": {json.dumps(operation)}, "variables": {{"f": {where}}}}}'
+        response = await api.client.post("/graphql", content=text,
+                                         headers={"content-type": "application/json"})
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", error

@@ -7,6 +7,7 @@ with a message meant for the client; the records layer attaches the field name.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, cast
@@ -141,12 +142,48 @@ def _as_tuple(kinds: type | tuple[type, ...]) -> Sequence[type]:
     return kinds if isinstance(kinds, tuple) else (kinds,)
 
 
-def holds_nul(value: Any) -> bool:
-    """Whether a value holds a NUL character anywhere: PostgreSQL text cannot store one."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, list):
-        return any(holds_nul(item) for item in value)
-    if isinstance(value, dict):
-        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
-    return False
+# What PostgreSQL text cannot store: the NUL character, and a lone surrogate (half of
+# a UTF-16 pair, which JSON's "\\ud800" can spell but UTF-8 cannot encode).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+# How deeply a JSON value may nest (a JSON field's value, a filter given as JSON).
+MAX_JSON_DEPTH = 64
+
+
+def unstorable(value: Any) -> str | None:
+    """Why a value (text, or lists and objects holding text) cannot be stored; None if it can.
+
+    Walked without recursion, so a value nested however deeply gets an answer
+    (and then the error its depth deserves) rather than a RecursionError.
+    """
+    waiting = [value]
+    while waiting:
+        item = waiting.pop()
+        if isinstance(item, str):
+            found = _UNSTORABLE.search(item)
+            if found is not None:
+                return "contains a NUL character" if found.group() == "\x00" else \
+                    "contains a lone surrogate (half of a UTF-16 pair), which is not a character"
+        elif isinstance(item, list):
+            waiting.extend(item)
+        elif isinstance(item, dict):
+            waiting.extend(item)
+            waiting.extend(item.values())
+    return None
+
+
+def json_depth(value: Any) -> int:
+    """How many levels of lists and objects a value nests (0 for a scalar), without recursion."""
+    deepest = 0
+    waiting = [(value, 0)]
+    while waiting:
+        item, depth = waiting.pop()
+        children = item.values() if isinstance(item, dict) else item \
+            if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        waiting.extend((child, depth + 1) for child in children)
+    return deepest

@@ -11,7 +11,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.sql.elements import ColumnElement
 
-from defalto_gql.metadata.fieldtypes.base import FieldType, holds_nul, require_type
+from defalto_gql.metadata.fieldtypes.base import (
+    MAX_JSON_DEPTH,
+    FieldType,
+    json_depth,
+    require_type,
+    unstorable,
+)
 from defalto_gql.metadata.model import FieldDef
 
 TRUE_WORDS = {"true", "yes", "y", "1", "on", "x"}
@@ -139,13 +145,16 @@ class JsonType(FieldType):
         return pg.JSONB(none_as_null=True)
 
     def validate(self, f: FieldDef, value: Any) -> Any:
+        if json_depth(value) > MAX_JSON_DEPTH:
+            raise ValueError(f"nests more than {MAX_JSON_DEPTH} levels deep")
         try:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError):
             raise ValueError("is not a JSON value") from None
-        if holds_nul(value):
-            # jsonb cannot store U+0000 in any string; PostgreSQL would refuse the row.
-            raise ValueError("contains a NUL character")
+        # jsonb cannot store U+0000 or a lone surrogate; PostgreSQL would refuse the row.
+        reason = unstorable(value)
+        if reason:
+            raise ValueError(reason)
         return value
 
     def parse_text(self, f: FieldDef, text: str) -> Any:
@@ -153,6 +162,11 @@ class JsonType(FieldType):
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"is not JSON: {exc.msg}") from None
+        except ValueError:
+            # Python reads integers of at most 4,300 digits (sys.int_info).
+            raise ValueError("holds a number with too many digits") from None
+        except RecursionError:
+            raise ValueError(f"nests more than {MAX_JSON_DEPTH} levels deep") from None
 
     def filter_clause(
         self, f: FieldDef, table: sa.Table, op: str, operand: Any

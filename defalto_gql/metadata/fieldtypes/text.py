@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from defalto_gql.metadata.fieldtypes.base import FieldType, require_type
+from defalto_gql.metadata.fieldtypes.base import FieldType, require_type, unstorable
 from defalto_gql.metadata.model import FieldDef
 
 
@@ -30,8 +30,9 @@ class TextType(FieldType):
         length = self.max_length(f)
         if length and len(value) > length:
             raise ValueError(f"is {len(value)} characters long; at most {length} allowed")
-        if "\x00" in value:
-            raise ValueError("contains a NUL character")
+        reason = unstorable(value)
+        if reason:
+            raise ValueError(reason)
         return self.check(value)
 
     def check(self, value: str) -> str:
