@@ -32,6 +32,7 @@ from defalto_gql.access.policy import AccessPolicy
 from defalto_gql.access.teams import clean_office
 from defalto_gql.access.users import EMAIL, SYSTEM_USER_ID, bump_access
 from defalto_gql.errors import BadUserInput, Forbidden
+from defalto_gql.metadata.fieldtypes.base import unstorable
 from defalto_gql.runtime import Runtime
 from defalto_gql.transfer import csvfiles, managers
 from defalto_gql.transfer.managers import Person, UserRow
@@ -146,6 +147,13 @@ class UserImporter:
 
     def _check_values(self, row: UserRow) -> None:
         values = row.values
+        reasons = {name: unstorable(value) for name, value in values.items()}
+        for name, reason in reasons.items():
+            if reason:
+                row.fail(name, reason)
+        if any(reasons.values()):
+            # Text PostgreSQL cannot store: the row is rejected before anything reads it.
+            return
         if "name" not in values:
             row.fail("name", "is required")
         elif len(values["name"]) > 255:

@@ -281,3 +281,18 @@ async def test_the_system_users_address_is_refused_alike_in_a_dry_run_and_a_real
                for dry in (True, False)]
     assert [(r.created, r.rejected) for r in reports] == [(0, 1), (0, 1)]
     assert "system" in str(reports[1].problems[0])
+
+
+async def test_a_nul_character_in_a_cell_rejects_its_row_not_the_import(
+    api: Api, tmp_path: Path
+) -> None:
+    domain, tag = team()
+    path = csv_file(tmp_path, f"agent,office\nAl One {tag},West\nBo\x00Two {tag},West\n"
+                              f"Cy Three {tag},We\x00st\n")
+
+    report = await import_users(api, path, rules(domain))
+
+    assert (report.rows, report.created, report.rejected) == (3, 1, 2)
+    assert [str(p) for p in report.problems] == [
+        "line 3: agent: contains a NUL character", "line 4: office: contains a NUL character"]
+    assert list(await people(api, domain)) == [f"al.one.{tag}@{domain}"]
