@@ -75,8 +75,8 @@ class Importer(BatchWrites):
         # and the values of this batch that may be added, so its rows validate.
         self.planned: dict[str, set[str]] = {}
         self.wanted: dict[str, set[str]] = {}
-        self.targets = TargetMaker(options.mapping.create_references, options.dry_run,
-                                   self.report)
+        self.targets = TargetMaker(self.module.name, options.mapping.create_references,
+                                   options.dry_run, self.report)
         self.uniques = UniqueValues(options.dry_run)
         self.pending_keys: set[tuple[Any, ...]] = set()
         # A dry run's memory of what it would have written (see DryRecords).

@@ -5,6 +5,10 @@ a row naming it is about to be written is the target made (one per name,
 ignoring case), so a row rejected or skipped leaves no target behind. A dry run
 makes nothing: it counts what it would make and keeps the stand-in ids, so
 later batches see those targets as the real run's batches would.
+
+A real run makes targets holding the target module's import lock (``locks``),
+and looks the names up again under it: an import into that module, or another
+import making the same targets, may have written them since this batch looked.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from defalto_gql.metadata.model import FieldDef, ModuleDef
 from defalto_gql.records import writing
 from defalto_gql.records.context import RecordContext
 from defalto_gql.transfer import references
+from defalto_gql.transfer.locks import module_lock
 from defalto_gql.transfer.options import Row
 from defalto_gql.transfer.reports import ImportReport
 
@@ -28,7 +33,10 @@ logger = logging.getLogger(__name__)
 class TargetMaker:
     """The targets one import run would create, and those it has created."""
 
-    def __init__(self, creatable: frozenset[str], dry_run: bool, report: ImportReport) -> None:
+    def __init__(self, module: str, creatable: frozenset[str], dry_run: bool,
+                 report: ImportReport) -> None:
+        # The module imported into, whose import lock the run holds already.
+        self.module = module
         self.creatable = creatable
         self.dry_run = dry_run
         self.report = report
@@ -81,7 +89,13 @@ class TargetMaker:
                     if value not in needed[f.targets[0]]:
                         needed[f.targets[0]].append(value)
         for target, stand_ins in needed.items():
-            await self._create(ctx, ctx.snapshot.module(target), stand_ins)
+            if self.dry_run:
+                self._pretend(ctx.snapshot.module(target), stand_ins)
+            elif target == self.module:
+                await self._create(ctx, ctx.snapshot.module(target), stand_ins)
+            else:
+                async with module_lock(ctx.engine, target):
+                    await self._create(ctx, ctx.snapshot.module(target), stand_ins)
         for row in rows:
             self._fill(ctx, row, columns)
 
@@ -98,20 +112,37 @@ class TargetMaker:
             if row.fill is not None and name in row.fill:
                 row.fill[name] = self.made[value]
 
+    def _pretend(self, target: ModuleDef, stand_ins: list[str]) -> None:
+        """A dry run: the stand-in ids serve as the targets it would make."""
+        for stand_in in stand_ins:
+            self.dry_made[(target.name, self.unmade[stand_in][1].lower())] = stand_in
+        self.made.update(zip(stand_ins, stand_ins, strict=True))
+        self._count(target, len(stand_ins))
+
     async def _create(self, ctx: RecordContext, target: ModuleDef, stand_ins: list[str]
                       ) -> None:
-        names = [self.unmade[s][1] for s in stand_ins]
-        if self.dry_run:
-            made = stand_ins
-            for stand_in, name in zip(stand_ins, names, strict=True):
-                self.dry_made[(target.name, name.lower())] = stand_in
-        else:
-            items = [{target.label_field: name} for name in names]
-            try:
-                made = [r["id"] for r in await writing.create_many(ctx, target.name, items)]
-            except DefaltoError as exc:
-                logger.debug("could not create reference targets: %s", exc.message)
-                return
-        self.made.update(zip(stand_ins, made, strict=True))
+        """Make the targets not written since the batch looked (the caller holds the lock)."""
+        f = self.unmade[stand_ins[0]][0]
+        names = {stand_in: self.unmade[stand_in][1] for stand_in in stand_ins}
+        async with ctx.engine.connect() as conn:
+            found = await references.resolve(ctx, conn, f, set(names.values()))
+        # A name that now names one record takes it; one naming several stays unmade
+        # (its rows are rejected, as a cell naming several records is).
+        for stand_in, name in names.items():
+            if len(found[name]) == 1:
+                self.made[stand_in] = next(iter(found[name]))
+        new = [s for s in stand_ins if not found[names[s]]]
+        if not new:
+            return
+        items = [{target.label_field: names[s]} for s in new]
+        try:
+            made = [r["id"] for r in await writing.create_many(ctx, target.name, items)]
+        except DefaltoError as exc:
+            logger.debug("could not create reference targets: %s", exc.message)
+            return
+        self.made.update(zip(new, made, strict=True))
+        self._count(target, len(made))
+
+    def _count(self, target: ModuleDef, made: int) -> None:
         counts = self.report.targets_created
-        counts[target.name] = counts.get(target.name, 0) + len(made)
+        counts[target.name] = counts.get(target.name, 0) + made

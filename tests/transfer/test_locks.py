@@ -55,3 +55,30 @@ async def test_a_dry_run_takes_no_lock(api: Api, tmp_path: Path) -> None:
     assert report.created == 1
     assert (await waiting).created == 1
     assert await stored(api) == (1, 0)
+
+
+async def test_imports_into_two_modules_making_the_same_targets_make_each_once(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given contacts and deals naming the same new accounts, in small batches
+    names = [f"Shared {i}" for i in range(200)]
+    people = csv_file(tmp_path, "Last name,Account\n" + "".join(
+        f"P{i},{name}\n" for i, name in enumerate(names)))
+    deals = csv_file(tmp_path, "Deal name,Sales stage,Account\n" + "".join(
+        f"D{i},Prospecting,{name}\n" for i, name in enumerate(reversed(names))))
+    create = {"references": {"account": {"create": True}}}
+
+    # When both are imported at the same time, each allowed to create accounts
+    first, second = await asyncio.gather(
+        run_import(api, "Contact", people, mapping=create, batch_size=20),
+        run_import(api, "Deal", deals, mapping=create, batch_size=20))
+
+    # Then every account exists once, and the two runs together created each once
+    assert (first.rejected, second.rejected) == (0, 0), (first.problems, second.problems)
+    table = api.runtime.generation().model.tables.of("Account")
+    async with api.engine.connect() as conn:
+        total, distinct = (await conn.execute(sa.select(
+            sa.func.count(), sa.func.count(sa.distinct(table.c.name))).select_from(table))).one()
+    assert (total, distinct) == (200, 200)
+    made = first.targets_created.get("Account", 0) + second.targets_created.get("Account", 0)
+    assert made == 200
