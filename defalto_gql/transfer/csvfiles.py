@@ -40,22 +40,48 @@ class CsvFileError(ValueError):
     """The file as a whole cannot be read: wrong encoding, no header, unknown delimiter."""
 
 
-def protect(text: str) -> str:
-    """Text a spreadsheet shows as is: one apostrophe before a formula-like value.
+def _guarded(text: str) -> bool:
+    """Whether ``protect`` puts an apostrophe before ``text``.
 
-    The rule: a value that starts with ``= + - @`` (or tab, carriage return, line feed),
-    possibly after apostrophes, gets one more apostrophe in front. ``unprotect``
-    strips exactly one apostrophe from such values, so ``'=x`` exports as
-    ``''=x`` and every value comes back exactly.
+    A formula-like start (``= + - @``, tab, carriage return or line feed, possibly
+    after apostrophes) would run in a spreadsheet; white space at either end
+    (spaces, a no-break space, a final line break) would be read as layout and
+    stripped by the import.
     """
-    return f"'{text}" if _PROTECTED.match(text) else text
+    bare = text.lstrip("'")
+    return bool(_PROTECTED.match(text)) or bool(bare) and (bare[0].isspace()
+                                                           or text[-1].isspace())
+
+
+def protect(text: str) -> str:
+    """Text a spreadsheet shows as is and the import reads back exactly.
+
+    The rule: a value that starts with ``= + - @`` (or tab, carriage return, line
+    feed), possibly after apostrophes, or that starts or ends with white space,
+    gets one more apostrophe in front. ``cell_value`` strips exactly one
+    apostrophe from such cells and keeps the rest as written, so ``'=x`` exports
+    as ``''=x``, `` Ann `` as ``' Ann `` and every value comes back exactly.
+    """
+    return f"'{text}" if _guarded(text) else text
 
 
 def unprotect(text: str) -> str:
-    """Undo ``protect``: drop one apostrophe when the rest looks like a formula."""
-    if text.startswith("'") and _PROTECTED.match(text[1:]):
+    """Undo ``protect``: drop one apostrophe when the rest is a value it guards."""
+    if text.startswith("'") and _guarded(text[1:]):
         return text[1:]
     return text
+
+
+def cell_value(cell: str) -> str:
+    """What a cell of an imported file holds.
+
+    Spaces around a cell are layout, not data (Febrl writes ``, waller``), and
+    are stripped, except in a cell ``protect`` wrote: an apostrophe followed by
+    a value it guards is that value exactly, its white space included.
+    """
+    if cell.startswith("'") and _guarded(cell[1:]):
+        return cell[1:]
+    return unprotect(cell.strip())
 
 
 class _CountingReader(io.RawIOBase):

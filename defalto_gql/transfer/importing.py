@@ -201,7 +201,7 @@ class Importer(BatchWrites):
             if f is None or index >= len(cells):
                 continue
             # Spaces around a cell are layout, not data (Febrl writes ", waller").
-            text = csvfiles.unprotect(cells[index].strip())
+            text = csvfiles.cell_value(cells[index])
             if not text:
                 continue
             text = self.options.mapping.values.get(f.name, {}).get(text.strip(), text)
@@ -210,7 +210,7 @@ class Importer(BatchWrites):
             except ValueError as exc:
                 row.fail(self.header[index], str(exc))
         for f, indexes, separator in self.joins:
-            texts = (csvfiles.unprotect(cells[i].strip()) for i in indexes if i < len(cells))
+            texts = (csvfiles.cell_value(cells[i]) for i in indexes if i < len(cells))
             parts = [text for text in texts if text]
             try:
                 if parts:

@@ -138,7 +138,7 @@ class RejectsWriter:
 
     def write(self, line: int, cells: list[str], problems: list[RowProblem]) -> None:
         padded = (cells + [""] * self.width)[: self.width]
-        values = [csvfiles.protect(csvfiles.unprotect(c.strip())) for c in padded]
+        values = [csvfiles.protect(csvfiles.cell_value(c)) for c in padded]
         reasons = "; ".join(f"{p.column}: {p.reason}" if p.column else p.reason
                             for p in problems)
         self.csv.writerow([*values, csvfiles.protect(str(line)), csvfiles.protect(reasons)])

@@ -139,7 +139,7 @@ class UserImporter:
             row.fail(None, f"has {len(cells)} cells but the header names {len(header)} "
                            "columns (an unquoted delimiter in a value?)")
         for name, cell in zip(plan, cells, strict=False):
-            text = csvfiles.unprotect(cell).strip()
+            text = csvfiles.cell_value(cell)
             if name is not None and text:
                 row.values[name] = self.options.rules.values.get(name, {}).get(text, text)
         self._check_values(row)

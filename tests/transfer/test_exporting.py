@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from defalto_gql.access.policy import AccessPolicy, ModuleRights
 from defalto_gql.errors import Forbidden
 from defalto_gql.records.context import RecordContext
-from defalto_gql.transfer.csvfiles import FORMULA_START, protect, unprotect
+from defalto_gql.transfer.csvfiles import FORMULA_START, cell_value, protect, unprotect
 from defalto_gql.transfer.exporting import export_text
 from defalto_gql.transfer.references import SYSTEM_USER_ID
 from tests.conftest import ADMIN_EMAIL, Api
@@ -35,12 +35,22 @@ async def export(api: Api, module: str, policy: AccessPolicy | None = None, **op
 
 @pytest.mark.parametrize("value", ["=SUM(A1:A9)", "+1-532-344-1362", "-5", "@here", "'=x",
                                    "''+y", "'plain", "plain", "a=b", "", "\n=1+1", "'\n=1+1",
-                                   "\r=1", "\t=1", "\nplain", "'\nplain", "a\n=1"])
+                                   "\r=1", "\t=1", "\nplain", "'\nplain", "a\n=1", "\t", "\r",
+                                   " x", "x ", "\xa0x", "a\n", " =x", "'x ", "' x", " ", "'"])
 def test_protect_and_unprotect_give_every_value_back(value: str) -> None:
     shown = protect(value)
 
     assert unprotect(shown) == value
+    assert cell_value(shown) == value
     assert not shown or shown[0] not in FORMULA_START
+    # white space at the ends is kept by the apostrophe in front
+    assert not shown or not shown[0].isspace()
+    assert not shown or not value[-1:].isspace() or shown[0] == "'"
+
+
+def test_spaces_around_a_cell_nobody_protected_are_layout() -> None:
+    assert [cell_value(c) for c in (" waller", "x  ", " '=1 ", "'plain ")] == \
+        ["waller", "x", "=1", "plain "]
 
 
 def test_a_line_feed_before_a_formula_is_protected() -> None:
@@ -189,3 +199,30 @@ async def test_a_record_the_system_user_owns_exports_an_empty_owner_that_imports
     async with api.engine.connect() as conn:
         owner = (await conn.execute(sa.select(table.c.owner_id))).scalar_one()
     assert owner == admin
+
+
+async def test_white_space_at_the_ends_of_values_survives_export_and_import(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given values starting or ending with spaces, a tab, a no-break space or a line break
+    values = [{"lastName": " Ann ", "title": "\t", "firstName": "\xa0Bo"},
+              {"lastName": "Cy", "title": " =x", "mailingStreet": "two lines\n\n"},
+              {"lastName": "Di\r", "title": "'kept ", "mailingStreet": "\r"}]
+    await api.query("mutation($d: [ContactCreateInput!]!) { createContacts(data: $d) { id } }",
+                    {"d": values})
+    fields = ["lastName", "firstName", "title", "mailingStreet"]
+    text = await export(api, "Contact", fields=fields)
+
+    # When the export is imported into an empty module
+    async with api.engine.begin() as conn:
+        table = api.runtime.generation().model.tables.of("Contact")
+        await conn.execute(sa.text(f"TRUNCATE {table.name} CASCADE"))
+    report = await run_import(api, "Contact", csv_file(tmp_path, text))
+
+    # Then every value is back exactly
+    assert (report.created, report.rejected) == (3, 0), report.problems
+    found = await api.query("{ contacts { edges { node { lastName firstName title "
+                            "mailingStreet } } } }")
+    nodes = [e["node"] for e in found["contacts"]["edges"]]
+    expected = [{name: value.get(name) for name in fields} for value in values]
+    assert sorted(nodes, key=repr) == sorted(expected, key=repr)
