@@ -48,9 +48,10 @@ def _guarded(text: str) -> bool:
     (spaces, a no-break space, a final line break) would be read as layout and
     stripped by the import.
     """
+    if _PROTECTED.match(text):
+        return True
     bare = text.lstrip("'")
-    return bool(_PROTECTED.match(text)) or bool(bare) and (bare[0].isspace()
-                                                           or text[-1].isspace())
+    return bool(bare) and (bare[0].isspace() or text[-1].isspace())
 
 
 def protect(text: str) -> str:
