@@ -158,7 +158,7 @@ async def _params(request: Request) -> dict[str, Any]:
             except RecursionError:
                 raise RequestError(TOO_DEEP) from None
         return params
-    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    content_type = _content_type(request)
     if content_type == "multipart/form-data":
         limit = request.app.state.runtime.settings.max_upload_bytes
         try:
@@ -230,6 +230,16 @@ def _not_executed(message: str, code: str, media_type: str) -> Response:
     return _respond(body, 400 if media_type == GRAPHQL_RESPONSE else 200, media_type)
 
 
+def _unauthenticated(problem: Unauthenticated, media_type: str) -> Response:
+    refusal = {"errors": [{"message": problem.message, "extensions": problem.extensions()}]}
+    return JSONResponse(refusal, status_code=401, media_type=media_type,
+                        headers={"WWW-Authenticate": "Bearer"})
+
+
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 async def graphql_endpoint(request: Request) -> Response:
     try:
         return await _graphql(request)
@@ -245,6 +255,15 @@ async def _graphql(request: Request) -> Response:
     wants_page = "text/html" in request.headers.get("accept", "")
     if request.method == "GET" and wants_page and "query" not in request.query_params:
         return HTMLResponse(get_graphql_ide_html("graphiql"))
+    generation = runtime.generation()
+    known: AccessPolicy | None = None
+    if _content_type(request) == "multipart/form-data":
+        # An upload is read only for a caller whose token is good: a stranger's body is
+        # refused before it is spooled to disk. (Signing in needs no file.)
+        try:
+            known = await _authenticate(runtime, generation, request, None)
+        except Unauthenticated as problem:
+            return _unauthenticated(problem, media_type)
     try:
         query, variables, operation = _check(await _params(request))
         chosen = _operation(query, operation, runtime.settings.max_tokens)
@@ -259,13 +278,10 @@ async def _graphql(request: Request) -> Response:
     except OperationError as problem:
         return _not_executed(str(problem), "OPERATION_RESOLUTION_FAILURE", media_type)
 
-    generation = runtime.generation()
     try:
-        policy = await _authenticate(runtime, generation, request, chosen)
+        policy = known or await _authenticate(runtime, generation, request, chosen)
     except Unauthenticated as problem:
-        refusal = {"errors": [{"message": problem.message, "extensions": problem.extensions()}]}
-        return JSONResponse(refusal, status_code=401, media_type=media_type,
-                            headers={"WWW-Authenticate": "Bearer"})
+        return _unauthenticated(problem, media_type)
     result = await generation.schema.execute(
         query, variable_values=variables, operation_name=operation,
         context_value=runtime.context(generation, request, policy),

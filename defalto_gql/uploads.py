@@ -106,6 +106,10 @@ async def multipart_params(request: Request, limit: int) -> tuple[dict[str, Any]
                 raise UploadError(f"map names a file part {key!r} the request does not have")
             if not isinstance(paths, list):
                 raise UploadError("each map entry is a list of paths")
+            if len(paths) != 1:
+                # A file is read once, as it is stored: a second variable would get nothing.
+                raise UploadError(f"map each file to one variable: part {key!r} is mapped "
+                                  f"to {len(paths)}")
             for path in paths:
                 _place(operations, str(path), upload)
     except UploadError:

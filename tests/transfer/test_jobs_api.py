@@ -649,3 +649,52 @@ async def test_a_filter_nested_past_the_limit_is_bad_user_input_for_lists_and_ex
                                          headers={"content-type": "application/json"})
         error = response.json()["errors"][0]
         assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+
+
+async def test_a_file_mapped_to_two_variables_is_refused_and_nothing_runs(api: Api) -> None:
+    async with api.engine.connect() as conn:
+        before = (await conn.exec_driver_sql("SELECT count(*) FROM dg_transfer_jobs")).scalar()
+    operations = {"query": "mutation($a: Upload!, $b: Upload!) { "
+                           'one: startImport(module: "Contact", file: $a) { id } '
+                           'two: startImport(module: "Contact", file: $b) { id } }',
+                  "variables": {"a": None, "b": None}}
+    response = await api.client.post("/graphql", data={
+        "operations": json.dumps(operations),
+        "map": json.dumps({"0": ["variables.a", "variables.b"]})},
+        files={"0": ("people.csv", b"Last name\nTwice\n", "text/csv")})
+
+    assert response.status_code == 400
+    assert "map each file to one variable" in response.json()["errors"][0]["message"]
+    async with api.engine.connect() as conn:
+        after = (await conn.exec_driver_sql("SELECT count(*) FROM dg_transfer_jobs")).scalar()
+    assert after == before
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer not-a-token", "Basic abc"])
+async def test_an_upload_without_a_good_token_is_refused_before_its_body_is_read(
+    api: Api, authorization: str | None
+) -> None:
+    # Given a large multipart body, sent in chunks whose reading is counted
+    pulled = 0
+    boundary = "b0undary"
+
+    async def body() -> Any:
+        nonlocal pulled
+        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="0"; '
+                f'filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n')
+        yield head.encode()
+        for _ in range(50):
+            pulled += 1
+            yield b"x" * 65536
+
+    headers = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    if authorization:
+        headers["authorization"] = authorization
+    async with httpx.AsyncClient(transport=api.client._transport,
+                                 base_url=str(api.client.base_url)) as stranger:
+        response = await stranger.post("/graphql", content=body(), headers=headers)
+
+    # Then it is a 401 and the file was not read through
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert pulled < 50
