@@ -189,9 +189,19 @@ class CsvTable:
         self.close()
 
 
+def usable_delimiter(delimiter: str) -> bool:
+    """A tab, or one printable punctuation character: not a quote, a space, a letter or digit."""
+    return delimiter == "\t" or (
+        len(delimiter) == 1 and delimiter.isascii() and delimiter.isprintable()
+        and not delimiter.isalnum() and delimiter not in "\" '")
+
+
 def open_table(path: Path, encoding: str | None = None, delimiter: str | None = None
                ) -> CsvTable:
     """Open ``path`` for streaming; header cells lose stray spaces and a protecting apostrophe."""
+    if delimiter is not None and not usable_delimiter(delimiter):
+        raise CsvFileError(f"the delimiter is a tab or one punctuation character such as "
+                           f", ; |, not {delimiter!r}")
     counter = _CountingReader(path.open("rb"))
     text = _decoding(io.BufferedReader(counter), encoding)
     try:
@@ -329,9 +339,11 @@ def _csv_error(line: int, exc: csv.Error) -> CsvFileError:
 def _decode_error(path: Path, encoding: str | None) -> CsvFileError:
     name = codec_name(encoding)
     line, reason = _undecodable(path, name)
-    hint = " (a file saved by Excel on Windows is often cp1252: give --encoding cp1252)" \
-        if name == "utf-8-sig" else ""
-    return CsvFileError(f"line {line} is not valid {name}{hint}: {reason}")
+    utf8 = name == "utf-8-sig"
+    hint = " (a file saved by Excel on Windows is often cp1252: give the encoding cp1252)" \
+        if utf8 else ""
+    # utf-8-sig is UTF-8 that may start with a byte-order mark: people call it UTF-8.
+    return CsvFileError(f"line {line} is not valid {'utf-8' if utf8 else name}{hint}: {reason}")
 
 
 def _undecodable(path: Path, codec: str) -> tuple[int, str]:

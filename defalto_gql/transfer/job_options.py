@@ -68,11 +68,9 @@ def no_nul(value: Any, field: str) -> None:
         raise BadUserInput(f"text {reason}", field=field)
 
 
-# Delimiters a CSV file can have: printable, not a quote, not a letter, digit or space.
+# Delimiters a CSV file can have: 'tab' (as the API spells it) or csvfiles' rule.
 def _delimiter_ok(delimiter: str) -> bool:
-    return delimiter in ("tab", "\t") or (
-        len(delimiter) == 1 and delimiter.isascii() and delimiter.isprintable()
-        and not delimiter.isalnum() and delimiter not in "\" '")  # no quote, no space
+    return delimiter == "tab" or csvfiles.usable_delimiter(delimiter)
 
 
 def _encoding_ok(encoding: str) -> bool:

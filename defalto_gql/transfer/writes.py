@@ -112,7 +112,8 @@ class BatchWrites:
                     self._blame([row], exc)
                     continue
                 except DefaltoError as exc:
-                    row.fail(exc.field, exc.message)
+                    # A field the file fills names its column; the record's id names none.
+                    row.fail(self.columns.get(exc.field or ""), exc.message)
                     continue
             if merging:
                 self.report.merged += 1

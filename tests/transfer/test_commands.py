@@ -84,6 +84,8 @@ def test_bad_rules_filters_and_encodings_are_clear_errors_not_tracebacks(
                         "--no-progress", env=env, cwd=tmp_path))
     runs.append(defalto("export", "Contact", "--filter", "[" * 5000 + "]" * 5000, env=env,
                         cwd=tmp_path))
+    runs.extend(defalto("import", "Contact", str(source), "--delimiter", delimiter,
+                        "--no-progress", env=env, cwd=tmp_path) for delimiter in ("a", '"'))
 
     for run in runs:
         assert run.returncode == 2, run.stderr
@@ -97,6 +99,7 @@ def test_bad_rules_filters_and_encodings_are_clear_errors_not_tracebacks(
     assert "has no field 'nope'" in runs[10].stderr
     assert "'undefined' is not a text encoding" in runs[11].stderr
     assert "--filter nests too deeply" in runs[12].stderr
+    assert "not 'a'" in runs[13].stderr and "not '\"'" in runs[14].stderr
     exported = defalto("export", "Contact", env=env, cwd=tmp_path)
     assert exported.stdout.count("\n") == 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -143,7 +144,7 @@ async def test_a_declared_windows_1252_file_reads_and_a_wrong_encoding_is_explai
 ) -> None:
     path = csv_file(tmp_path, "Last name;First name\nMüller;Zoë\n", encoding="cp1252")
 
-    with pytest.raises(ValueError, match="give --encoding cp1252"):
+    with pytest.raises(ValueError, match="give the encoding cp1252"):
         await run_import(api, "Contact", path)
     report = await run_import(api, "Contact", path, encoding="cp1252")
 
@@ -334,3 +335,24 @@ async def test_a_value_a_unique_field_has_already_rejects_only_its_row(
     assert f"{label} 'C-3'; {label} is unique" in reasons[6]
     expected = ["Old"] if dry_run else ["B", "D", "F", "G", "Old"]
     assert sorted(name for name, _ in await names(api)) == expected
+
+
+async def test_a_duplicate_the_user_may_read_but_not_change_is_a_row_error_of_the_row(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a contact the importing user sees but may not change (someone else owns it)
+    await api.query('mutation { createContact(data: {lastName: "Theirs", '
+                    'email: "t@example.com"}) { id } }')
+    actions = frozenset({"view", "create", "edit", "import"})
+    policy = rights(Contact=ModuleRights(actions, None, frozenset({str(uuid.uuid4())})))
+    path = csv_file(tmp_path, "Last name,Email\nChanged,t@example.com\nNew,n@example.com\n")
+
+    # When a file matching it on email updates
+    report = await run_import(api, "Contact", path, policy=policy, match=("email",),
+                              on_duplicate="update")
+
+    # Then that row is rejected, naming no column of the file, and the other is created
+    assert (report.created, report.updated, report.rejected) == (1, 0, 1)
+    (problem,) = report.problems
+    assert (problem.line, problem.column) == (2, None)
+    assert "may read but not change" in problem.reason
