@@ -271,6 +271,9 @@ def print_report(report: ImportReport) -> None:
               file=sys.stderr)
     if report.ignored_columns:
         print(f"columns ignored: {', '.join(report.ignored_columns)}", file=sys.stderr)
+    if report.read_only_columns:
+        print(f"columns not imported (their fields are read-only for you): "
+              f"{', '.join(report.read_only_columns)}", file=sys.stderr)
     for name, values in report.extended.items():
         grown = "would be" if report.dry_run else "was"
         print(f"picklist {name} {grown} extended with: {', '.join(values)}", file=sys.stderr)

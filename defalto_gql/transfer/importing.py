@@ -141,9 +141,16 @@ class Importer(BatchWrites):
 
     def _check_plan(self) -> None:
         self.columns: dict[str, str] = {}
-        for column, f in zip(self.header, self.plan, strict=True):
+        rights = self.ctx.rights.rights(self.module.name)
+        for index, (column, f) in enumerate(zip(self.header, self.plan, strict=True)):
             if f is None:
                 self.report.ignored_columns.append(column)
+                continue
+            if f.name in rights.read_only and column not in self.options.mapping.columns:
+                # A column found by its name (the user's own export has it) is left
+                # alone; one the mapping sends to the field is refused below.
+                self.report.read_only_columns.append(column)
+                self.plan[index] = None
                 continue
             self.ctx.rights.check_writable(self.module.name, f.name, input_name(f))
             if references.points_anywhere(f) and f.name in self.options.mapping.create_references:

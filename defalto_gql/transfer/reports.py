@@ -78,6 +78,9 @@ class ImportReport:
     problems: list[RowProblem] = field(default_factory=list)
     problem_count: int = 0
     ignored_columns: list[str] = field(default_factory=list)
+    # Columns named like a field the user may read but not change (as their own
+    # export writes them): not imported, rather than refusing the file.
+    read_only_columns: list[str] = field(default_factory=list)
     mapped_columns: dict[str, str] = field(default_factory=dict)
     extended: dict[str, list[str]] = field(default_factory=dict)
     targets_created: dict[str, int] = field(default_factory=dict)
@@ -115,6 +118,7 @@ class ImportReport:
             "problems": [{"line": p.line, "column": p.column, "reason": p.reason}
                          for p in self.problems],
             "ignoredColumns": self.ignored_columns, "mappedColumns": self.mapped_columns,
+            "readOnlyColumns": self.read_only_columns,
             "extendedPicklists": self.extended, "targetsCreated": self.targets_created,
         }
 

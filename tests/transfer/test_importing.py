@@ -15,6 +15,7 @@ from defalto_gql.errors import Forbidden
 from defalto_gql.transfer.mapping import Mapping, MappingError
 from tests.conftest import Api
 from tests.transfer.conftest import csv_file, run_import, unique
+from tests.transfer.test_exporting import export
 
 CONTACTS = "{ contacts(first: 100) { totalCount edges { node { firstName lastName email " \
            "account { name } } } } }"
@@ -356,3 +357,30 @@ async def test_a_duplicate_the_user_may_read_but_not_change_is_a_row_error_of_th
     (problem,) = report.problems
     assert (problem.line, problem.column) == (2, None)
     assert "may read but not change" in problem.reason
+
+
+async def test_a_users_own_export_with_a_read_only_field_imports_back_leaving_it_alone(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a user for whom Contact.title is read-only, and their export of a contact
+    await api.query('mutation { createContact(data: {lastName: "Ro", email: "ro@example.com", '
+                    'title: "CEO"}) { id } }')
+    actions = frozenset({"view", "create", "edit", "import", "export"})
+    policy = rights(Contact=ModuleRights(actions, None, None, read_only=frozenset({"title"})))
+    text = await export(api, "Contact", policy, fields=["lastName", "email", "title"])
+    changed = csv_file(tmp_path, text.replace("CEO", "CFO").replace("Ro,", "Ro2,"))
+
+    # When it is imported back, updating by email
+    report = await run_import(api, "Contact", changed, policy=policy, match=("email",),
+                              on_duplicate="update")
+
+    # Then the record is updated except the read-only field, which the report names
+    assert (report.updated, report.rejected) == (1, 0), report.problems
+    assert report.read_only_columns == ["Title"]
+    assert await names(api) == [("Ro2", "ro@example.com")]
+    found = await api.query("{ contacts { edges { node { title } } } }")
+    assert found["contacts"]["edges"][0]["node"]["title"] == "CEO"
+    # and a mapping that sends a column to that field is still refused
+    with pytest.raises(Forbidden, match="title is read-only"):
+        await run_import(api, "Contact", changed, policy=policy, match=("email",),
+                         on_duplicate="update", mapping={"columns": {"Title": "title"}})
