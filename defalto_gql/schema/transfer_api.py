@@ -222,19 +222,22 @@ class TransferMutation:
 
 async def _check_header(info: strawberry.Info, module: str, given: dict[str, Any],
                         path: Path) -> None:
-    """The header, options and rights as a record import's job will check them."""
+    """The header, options and rights as the import job (of records or users) will check them."""
     from defalto_gql.transfer.csvfiles import CsvFileError
     from defalto_gql.transfer.importing import Importer
-    from defalto_gql.transfer.job_options import import_options
+    from defalto_gql.transfer.job_options import import_options, user_import_options
     from defalto_gql.transfer.mapping import MappingError
-    from defalto_gql.transfer.users import is_user_import
+    from defalto_gql.transfer.users import UserImporter, is_user_import
 
-    if is_user_import(module):
-        return
     runtime, records = info.context.runtime, info.context.records
-    options = await import_options(runtime.engine, module, given, rejects=path.with_name("r"),
-                                   duplicates=path.with_name("d"))
-    importer = Importer(runtime, module, options, records.rights)
+    importer: Importer | UserImporter
+    if is_user_import(module):
+        importer = UserImporter(runtime, await user_import_options(
+            runtime.engine, given, rejects=path.with_name("r")), records.rights)
+    else:
+        importer = Importer(runtime, module, await import_options(
+            runtime.engine, module, given, rejects=path.with_name("r"),
+            duplicates=path.with_name("d")), records.rights)
     try:
         await importer.check_header(path)
     except CsvFileError as exc:

@@ -72,8 +72,13 @@ class UserRules:
             domain = str(derive["domain"]).strip().lower()
             if not DOMAIN.match(domain):
                 raise MappingError(f"deriveEmails: {domain!r} is not a domain name")
+        columns = dict(data.get("columns", {}))
+        for target in columns.values():
+            # Checked now, so a saved mapping cannot name a field no import sets.
+            if target is not None:
+                _field(str(target))
         return cls(
-            columns=dict(data.get("columns", {})),
+            columns=columns,
             values={_field(k): dict(v) for k, v in data.get("values", {}).items()},
             create_managers=bool(references.get("manager", {}).get("create")),
             email_domain=domain,

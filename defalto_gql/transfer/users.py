@@ -92,15 +92,9 @@ class UserImporter:
     async def run(self, path: Path, progress: Callable[[int, int], None] | None = None
                   ) -> ImportReport:
         """Import ``path``; raises for problems with the whole file, reports the rows."""
-        if self.policy is not None and not self.policy.is_admin:
-            raise Forbidden("only administrators import users", field=MODULE)
-        if self.options.on_duplicate not in ("skip", "update"):
-            raise MappingError("a user that exists already is skipped or updated, not "
-                               f"{self.options.on_duplicate}d")
         match = self._match()
         with csvfiles.open_table(path, self.options.encoding, self.options.delimiter) as table:
-            plan = plan_columns(table.header, self.options.rules)
-            self._note_columns(table.header, plan)
+            plan = self._plan(table.header)
             rows = [self._parse(line, cells, table.header, plan) for line, cells in table.rows()]
             if progress:
                 progress(len(rows), table.bytes_read)
@@ -116,7 +110,24 @@ class UserImporter:
             "rows_updated": r.updated, "rows_skipped": r.skipped, "rows_rejected": r.rejected})
         return self.report
 
+    async def check_header(self, path: Path) -> None:
+        """What ``run`` checks before reading rows: rights, options, and the header's plan."""
+        self._match()
+        with csvfiles.open_table(path, self.options.encoding, self.options.delimiter) as table:
+            self._plan(table.header)
+
+    def _plan(self, header: list[str]) -> list[str | None]:
+        plan = plan_columns(header, self.options.rules)
+        self._note_columns(header, plan)
+        return plan
+
     def _match(self) -> str | None:
+        """The rights and the duplicate choice; the field users match on, if any."""
+        if self.policy is not None and not self.policy.is_admin:
+            raise Forbidden("only administrators import users", field=MODULE)
+        if self.options.on_duplicate not in ("skip", "update"):
+            raise MappingError("a user that exists already is skipped or updated, not "
+                               f"{self.options.on_duplicate}d")
         wanted = [normalise(m) for m in self.options.match]
         if not wanted:
             return None
