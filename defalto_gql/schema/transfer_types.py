@@ -33,6 +33,9 @@ class ImportResult:
     unmatched: int = strawberry.field(
         description="Created rows that had no value in a match field (a second import "
                     "creates them again).")
+    unchanged: int = strawberry.field(
+        description="Updated rows that held the record's values already (nothing written, "
+                    "no new version).")
     detected: int = strawberry.field(description="Duplicates found by similarity (detect).")
     conflicted: int = strawberry.field(
         description="Merged rows with a value that differs from the record's (kept).")
@@ -115,6 +118,7 @@ def job_view(row: Any, generated_url: str = "/transfers") -> TransferJob:
             merged=report.get("merged", 0), skipped=report["skipped"],
             rejected=report["rejected"], detected=report.get("detected", 0),
             blank=report.get("blank", 0), unmatched=report.get("unmatched", 0),
+            unchanged=report.get("unchanged", 0),
             conflicted=report.get("conflicted", 0),
             problemCount=report["problemCount"],
             problems=[ImportProblem(line=p["line"], column=p["column"], reason=p["reason"])

@@ -264,6 +264,9 @@ def print_report(report: ImportReport) -> None:
     if report.unmatched:
         print(f"{report.unmatched} rows had no value to match on and {verb} created as new "
               "(each run creates them again)", file=sys.stderr)
+    if report.unchanged:
+        print(f"{report.unchanged} of the updated rows held the record's values already "
+              "(nothing written)", file=sys.stderr)
     if report.detected:
         print(f"{report.detected} duplicates detected by similarity", file=sys.stderr)
     if report.conflicted:

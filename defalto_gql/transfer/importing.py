@@ -262,6 +262,9 @@ class Importer(BatchWrites):
                     await read_current(self.ctx, conn, self.module, self.dry.in_database(pending))
                     self.dry.apply(pending)
                     self._one_merge_each(pending)
+                elif self.options.on_duplicate == "update":
+                    # To leave alone the records that hold the row's values already.
+                    await read_current(self.ctx, conn, self.module, pending)
             ready = [row for row in pending if not row.waits]
             creates, updates = self._sort(ready)
             # Only rows about to be written make targets and grow picklists.

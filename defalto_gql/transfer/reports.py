@@ -58,6 +58,9 @@ class ImportReport:
     ``unmatched`` the created rows that had no value in a match field, so matched
     nothing (another run creates them again).
 
+    ``unchanged`` counts the updated rows whose values the record had already:
+    nothing was written (no new version), as with a file imported twice.
+
     ``detected`` counts the duplicates found by similarity (any action);
     ``conflicted`` the merged rows with at least one value kept that differs.
     """
@@ -72,6 +75,7 @@ class ImportReport:
     merged: int = 0
     blank: int = 0
     unmatched: int = 0
+    unchanged: int = 0
     detected: int = 0
     conflicted: int = 0
     duplicates: list[DuplicateNote] = field(default_factory=list)
@@ -110,7 +114,7 @@ class ImportReport:
             "module": self.module, "dryRun": self.dry_run, "rows": self.rows,
             "created": self.created, "updated": self.updated, "merged": self.merged,
             "skipped": self.skipped, "rejected": self.rejected, "blank": self.blank,
-            "unmatched": self.unmatched,
+            "unmatched": self.unmatched, "unchanged": self.unchanged,
             "detected": self.detected,
             "conflicted": self.conflicted,
             "duplicates": [note.as_dict() for note in self.duplicates],

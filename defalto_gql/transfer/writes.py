@@ -83,10 +83,11 @@ class BatchWrites:
             for f in self.module.fields)
         return dataclasses.replace(self.module, fields=fields)
 
-    def _note(self, row: Row) -> None:
+    def _note(self, row: Row, action: str | None = None) -> None:
         """Report a duplicate row that was skipped, updated or merged."""
         note = DuplicateNote(row.line, row.existing or "an earlier row of the file",
-                             row.number, row.score, ACTIONS[self.options.on_duplicate],
+                             row.number, row.score,
+                             action or ACTIONS[self.options.on_duplicate],
                              row.filled, row.conflicts)
         self.report.add_duplicate(note)
         if self.notes:
@@ -104,6 +105,11 @@ class BatchWrites:
             self._created(creates)
         for row in updates:
             data = row.fill if merging and row.fill is not None else row.data
+            if not merging and _holds_already(row):
+                self.report.updated += 1
+                self.report.unchanged += 1
+                self._note(row, "unchanged")
+                continue
             if data and not self.options.dry_run:
                 assert row.existing is not None
                 try:
@@ -157,3 +163,10 @@ class BatchWrites:
             rows[index].fail(self.columns.get(problem.field, problem.field), problem.message)
             blamed = True
         return blamed
+
+
+def _holds_already(row: Row) -> bool:
+    """Whether the record this row updates has every value the row would write."""
+    current = row.current
+    return current is not None and all(
+        column in current and current[column] == value for column, value in row.stored.items())

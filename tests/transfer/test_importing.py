@@ -384,3 +384,26 @@ async def test_a_users_own_export_with_a_read_only_field_imports_back_leaving_it
     with pytest.raises(Forbidden, match="title is read-only"):
         await run_import(api, "Contact", changed, policy=policy, match=("email",),
                          on_duplicate="update", mapping={"columns": {"Title": "title"}})
+
+
+async def test_an_update_holding_the_records_values_already_writes_nothing(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given contacts imported once, with an account and a birthday
+    text = ("Last name,Email,Title,Account,Birthday\nA,a@example.com,CEO,Acme,1990-12-31\n"
+            "B,b@example.com,,Acme,\n")
+    create = {"references": {"account": {"create": True}}}
+    await run_import(api, "Contact", csv_file(tmp_path, text), mapping=create)
+
+    # When the same file comes again with one title changed, updating by email
+    again = text.replace("CEO", "CFO")
+    report = await run_import(api, "Contact", csv_file(tmp_path, again), mapping=create,
+                              match=("email",), on_duplicate="update")
+
+    # Then both rows count as updated, but only the changed one was written
+    assert (report.updated, report.unchanged, report.created) == (2, 1, 0)
+    assert [note.action for note in report.duplicates] == ["updated", "unchanged"]
+    found = await api.query("{ contacts(orderBy: [{lastName: AscNullsLast}]) "
+                            "{ edges { node { lastName title version } } } }")
+    assert [(e["node"]["lastName"], e["node"]["title"], e["node"]["version"])
+            for e in found["contacts"]["edges"]] == [("A", "CFO", 2), ("B", None, 1)]
