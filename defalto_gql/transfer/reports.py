@@ -12,6 +12,8 @@ from defalto_gql.transfer import csvfiles
 # duplicates files hold every one.
 MAX_KEPT_PROBLEMS = 1000
 MAX_KEPT_DUPLICATES = 1000
+# The longest reason kept (a reason may quote the cell it is about).
+MAX_REASON = 300
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,11 @@ class RowProblem:
     line: int
     column: str | None
     reason: str
+
+    def __post_init__(self) -> None:
+        # A reason quoting a huge cell would repeat it in every report: cut it short.
+        if len(self.reason) > MAX_REASON:
+            object.__setattr__(self, "reason", self.reason[:MAX_REASON - 3] + "...")
 
     def __str__(self) -> str:
         where = f"{self.column}: " if self.column else ""

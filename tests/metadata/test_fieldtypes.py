@@ -298,6 +298,8 @@ def field(type_key: str, **options: Any) -> FieldDef:
     ("decimal", "1 234.5", Decimal("1234.5")),
     ("decimal", "1_000", Decimal("1000")),
     ("percent", "12.5", Decimal("12.5")),
+    ("decimal", "1\u00a0234.5", Decimal("1234.5")),
+    ("integer", "1\u202f234", 1234),
     ("rating", "4", 4),
     ("currency", "1200.50 EUR", {"amount": Decimal("1200.50"), "currency": "EUR"}),
     ("currency", "EUR 1,200.50", {"amount": Decimal("1200.50"), "currency": "EUR"}),
@@ -422,12 +424,14 @@ async def test_imported_json_too_deep_or_unstorable_and_huge_numbers_are_row_err
 ) -> None:
     deep = "[" * 500 + "]" * 500
     digits = "9" * 5000
-    path = csv_file(tmp_path, f'title,extra,count\nGood,"{{""a"": [1]}}",3\nDeep,{deep},\n'
-                              f'Half,"""\\ud800""",\nNul,"""\\u0000""",\nHuge,,{digits}\nLong,{digits},\n')
+    path = csv_file(tmp_path, f'title,extra,count,weight,price\nGood,"{{""a"": [1]}}",3\nDeep,{deep},\n'
+                              f'Half,"""\\ud800""",\nNul,"""\\u0000""",\nHuge,,{digits}\nLong,{digits},\n'
+                              f'Wide,,,{"9" * 10**6},\nPrice,,,,{"9" * 10**6} USD\n'
+                              f'Tiny,,,0.{"0" * 10**5}1,\n')
 
     report = await run_import(api, module.name, path)
 
-    assert (report.created, report.rejected) == (1, 5), report.problems
+    assert (report.created, report.rejected) == (1, 8), report.problems
     reasons = {problem.line: (problem.column, problem.reason) for problem in report.problems}
     assert reasons[3] == ("extra", "nests more than 64 levels deep")
     assert reasons[4][0] == "extra" and "lone surrogate" in reasons[4][1]
@@ -435,3 +439,6 @@ async def test_imported_json_too_deep_or_unstorable_and_huge_numbers_are_row_err
     assert reasons[6][0] == "count" and "int_max_str_digits" not in reasons[6][1]
     assert len(reasons[6][1]) < 200, reasons[6]
     assert reasons[7] == ("extra", "holds a number with too many digits")
+    assert reasons[8] == ("weight", "is too large (at most 7 digits before the point)")
+    assert reasons[9] == ("price", "is too large (at most 16 digits before the point)")
+    assert reasons[10] == ("weight", "has more than 3 decimal places")

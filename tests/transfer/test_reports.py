@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from defalto_gql.transfer.reports import RowProblem
 from tests.conftest import Api
 from tests.transfer.conftest import csv_file, run_import
 
@@ -60,3 +61,9 @@ async def test_the_rejects_file_protects_every_cell_and_imports_back_to_the_same
         ("@SUM(1)", "=quoted", "Side St -2"),
     ]
 
+
+
+def test_a_reason_quoting_a_huge_cell_is_cut_short() -> None:
+    problem = RowProblem(2, "Email", f"{'x' * 10**6!r} is not an email address")
+
+    assert len(problem.reason) == 300 and problem.reason.endswith("...")

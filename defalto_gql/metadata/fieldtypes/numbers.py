@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,21 +15,27 @@ from defalto_gql.metadata.model import FieldDef
 ORDERED = ("eq", "neq", "in", "notIn", "gt", "gte", "lt", "lte", "is")
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 PLAIN = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
+# Room for any value that passed the size check, whatever its exponent.
+_WIDE = Context(prec=1000, Emax=MAX_EMAX, Emin=MIN_EMIN)
+# Between digit groups: comma, underscore, space, no-break space, narrow no-break space.
+_SEPARATORS = " _,\u00a0\u202f"
 
 
 def parse_number_text(text: str) -> Decimal:
     """Parse a number the way people type it.
 
-    Rule: surrounding spaces are ignored; ``,`` and ``_`` and spaces between
-    digit groups are thousands separators; ``.`` is the decimal point. A value
+    Rule: surrounding spaces are ignored; ``,`` and ``_`` and spaces (no-break
+    spaces too) between digit groups are thousands separators; ``.`` is the
+    decimal point. A value
     such as ``1.234,5`` is rejected rather than guessed, and so are exponents
     (``1e5``) and digits other than 0-9.
     """
     cleaned = text.strip()
-    if re.search(r"\d[ _,]\d{3}", cleaned, re.ASCII):
-        if not re.fullmatch(r"[+-]?\d{1,3}([ _,]\d{3})+(\.\d+)?", cleaned, re.ASCII):
+    if re.search(rf"\d[{_SEPARATORS}]\d{{3}}", cleaned, re.ASCII):
+        if not re.fullmatch(rf"[+-]?\d{{1,3}}([{_SEPARATORS}]\d{{3}})+(\.\d+)?", cleaned,
+                            re.ASCII):
             raise ValueError(f"{text!r} is not a number")
-        cleaned = re.sub(r"[ _,]", "", cleaned)
+        cleaned = re.sub(rf"[{_SEPARATORS}]", "", cleaned)
     # Plain digits 0-9 with an optional point: no exponent (1e5), no other scripts' digits.
     if not PLAIN.fullmatch(cleaned):
         raise ValueError(f"{text!r} is not a number")
@@ -95,13 +101,16 @@ class DecimalType(FieldType):
         if not value.is_finite():
             raise ValueError("is not a finite number")
         precision, scale = self.digits(f)
+        # The size first, from the exponent alone: arithmetic on a number of a million
+        # digits would overflow the decimal context.
+        if value and value.adjusted() >= precision - scale:
+            raise ValueError(f"is too large (at most {precision - scale} digits before the point)")
         exponent = value.as_tuple().exponent
         assert isinstance(exponent, int)
         # Never round silently: more decimals than the column keeps is an error.
-        if -exponent > scale and value != value.quantize(Decimal(1).scaleb(-scale)):
+        if -exponent > scale and value != value.quantize(Decimal(1).scaleb(-scale),
+                                                         context=_WIDE):
             raise ValueError(f"has more than {scale} decimal places")
-        if abs(value) >= Decimal(10) ** (precision - scale):
-            raise ValueError(f"is too large (at most {precision - scale} digits before the point)")
         check_range(f, value)
         return value
 
