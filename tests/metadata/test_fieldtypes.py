@@ -424,8 +424,9 @@ async def test_imported_json_too_deep_or_unstorable_and_huge_numbers_are_row_err
 ) -> None:
     deep = "[" * 500 + "]" * 500
     digits = "9" * 5000
-    path = csv_file(tmp_path, f'title,extra,count,weight,price\nGood,"{{""a"": [1]}}",3\nDeep,{deep},\n'
-                              f'Half,"""\\ud800""",\nNul,"""\\u0000""",\nHuge,,{digits}\nLong,{digits},\n'
+    path = csv_file(tmp_path, 'title,extra,count,weight,price\nGood,"{""a"": [1]}",3\n'
+                              f'Deep,{deep},\nHalf,"""\\ud800""",\nNul,"""\\u0000""",\n'
+                              f'Huge,,{digits}\nLong,{digits},\n'
                               f'Wide,,,{"9" * 10**6},\nPrice,,,,{"9" * 10**6} USD\n'
                               f'Tiny,,,0.{"0" * 10**5}1,\n')
 
