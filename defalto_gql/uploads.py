@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -106,10 +107,6 @@ async def multipart_params(request: Request, limit: int) -> tuple[dict[str, Any]
                 raise UploadError(f"map names a file part {key!r} the request does not have")
             if not isinstance(paths, list):
                 raise UploadError("each map entry is a list of paths")
-            if len(paths) != 1:
-                # A file is read once, as it is stored: a second variable would get nothing.
-                raise UploadError(f"map each file to one variable: part {key!r} is mapped "
-                                  f"to {len(paths)}")
             for path in paths:
                 _place(operations, str(path), upload)
     except UploadError:
@@ -144,7 +141,17 @@ async def download(request: Request) -> Response:
             return JSONResponse({"error": "there is no such file"}, 404)
     job_id = row["id"]
     name = row["file_name"] if kind == "export" else f"{kind}-{row['file_name']}"
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "file.csv"
     return StreamingResponse(
         jobs.file_chunks(runtime.engine, job_id, kind), media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{safe}"'})
+        headers={"Content-Disposition": attachment(name)})
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition naming the file: an ASCII name, and the real one (RFC 6266).
+
+    Header values are Latin-1; a name such as ``Клиенты.csv`` goes in ``filename*``
+    (UTF-8, percent-encoded) with ``_`` standing for its letters in ``filename``.
+    """
+    plain = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_"
+                    for c in name) or "file.csv"
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -117,6 +117,9 @@ async def _start(info: strawberry.Info, kind: str, module: str, file_name: str,
         if upload is not None:
             with tempfile.TemporaryDirectory(prefix="defalto-upload-") as folder:
                 copy = Path(folder) / "upload.csv"
+                # One file may fill several variables, or one variable several fields
+                # (the multipart spec allows both): each use reads it from the start.
+                upload.file.seek(0)
                 with copy.open("wb") as out:
                     size = await jobs.store_file(conn, job_id, "upload", upload.file,
                                                  runtime.settings.max_upload_bytes, out)

@@ -8,6 +8,7 @@ import io
 import json
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -668,23 +669,28 @@ async def test_a_filter_nested_past_the_limit_is_bad_user_input_for_lists_and_ex
         assert error["extensions"]["code"] == "BAD_USER_INPUT", error
 
 
-async def test_a_file_mapped_to_two_variables_is_refused_and_nothing_runs(api: Api) -> None:
-    async with api.engine.connect() as conn:
-        before = (await conn.exec_driver_sql("SELECT count(*) FROM dg_transfer_jobs")).scalar()
-    operations = {"query": "mutation($a: Upload!, $b: Upload!) { "
-                           'one: startImport(module: "Contact", file: $a) { id } '
-                           'two: startImport(module: "Contact", file: $b) { id } }',
-                  "variables": {"a": None, "b": None}}
+@pytest.mark.parametrize("variables", [["variables.a", "variables.b"], ["variables.a"]])
+async def test_one_file_used_twice_in_a_request_is_read_whole_each_time(
+    api: Api, variables: list[str]
+) -> None:
+    # One file part mapped to two variables, or one variable used by two fields
+    names = [path.split(".")[1] for path in variables]
+    declared = ", ".join(f"${n}: Upload!" for n in names)
+    operations = {"query": f"mutation({declared}) {{ "
+                           f'one: startImport(module: "Contact", file: ${names[0]}) {{ id }} '
+                           f'two: startImport(module: "Contact", file: ${names[-1]}) {{ id }} }}',
+                  "variables": dict.fromkeys(names)}
     response = await api.client.post("/graphql", data={
-        "operations": json.dumps(operations),
-        "map": json.dumps({"0": ["variables.a", "variables.b"]})},
+        "operations": json.dumps(operations), "map": json.dumps({"0": variables})},
         files={"0": ("people.csv", b"Last name\nTwice\n", "text/csv")})
 
-    assert response.status_code == 400
-    assert "map each file to one variable" in response.json()["errors"][0]["message"]
-    async with api.engine.connect() as conn:
-        after = (await conn.exec_driver_sql("SELECT count(*) FROM dg_transfer_jobs")).scalar()
-    assert after == before
+    # Then both imports start and each reads the whole file
+    body = response.json()
+    assert "errors" not in body, body
+    for name in ("one", "two"):
+        done = await finished(api, body["data"][name]["id"])
+        assert done["result"]["created"] == 1, done
+    assert await contacts(api) == [("Twice", None), ("Twice", None)]
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer not-a-token", "Basic abc"])
@@ -715,3 +721,17 @@ async def test_an_upload_without_a_good_token_is_refused_before_its_body_is_read
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert pulled < 50
+
+
+@pytest.mark.parametrize("name", ["Клиенты.csv", "日本.csv", "plain name.csv"])
+async def test_files_named_in_any_script_download_under_their_name(api: Api, name: str) -> None:
+    job = await started(api.client, "Last name,Email\nBad,not-an-email\n", name=name)
+    done = await finished(api, job["id"])
+
+    response = await api.client.get(done["rejectsUrl"])
+
+    assert response.status_code == 200
+    disposition = response.headers["content-disposition"]
+    assert disposition.isascii()
+    assert f"filename*=UTF-8''{quote('rejects-' + name, safe='')}" in disposition
+    assert 'filename="rejects-' in disposition
