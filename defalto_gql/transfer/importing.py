@@ -167,6 +167,8 @@ class Importer(BatchWrites):
                                            if c not in joined]
             self.columns[f.name] = " + ".join(joined)
         filled = [*self.plan, *(f for f, _, _ in self.joins)]
+        self.mapped_required = frozenset(f.name for f in filled
+                                         if f is not None and f.required and f.writable)
         self.match = match_fields(self.module, self.options.match, filled)
         detect, block, threshold = self.options.detection()
         if detect:

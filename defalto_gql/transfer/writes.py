@@ -35,6 +35,9 @@ class BatchWrites:
     notes: DuplicatesWriter | None
     match: list[FieldDef]
     uniques: UniqueValues
+    # Required fields a column of the file fills: an empty cell there is a missing
+    # value, never the field's default.
+    mapped_required: frozenset[str]
 
     def _sort(self, batch: list[Row]) -> tuple[list[Row], list[Row]]:
         """Validate each row; returns the rows to create and the duplicates to change."""
@@ -53,7 +56,10 @@ class BatchWrites:
                 data, filled, conflicts = merge(module, row)
                 row.fill, row.filled, row.conflicts = data, tuple(filled), tuple(conflicts)
             problems: list[FieldProblem] = []
-            row.stored = column_values(module, dict(data), creating=not duplicate, row=None,
+            given = dict(data)
+            if not duplicate:
+                given.update((name, None) for name in self.mapped_required if name not in given)
+            row.stored = column_values(module, given, creating=not duplicate, row=None,
                                        problems=problems, rights=self.ctx.rights)
             # A cell already refused (unreadable, or naming no record) is not also "required".
             refused = {problem.column for problem in row.problems}

@@ -79,6 +79,25 @@ async def test_a_missing_required_value_rejects_the_row(api: Api, tmp_path: Path
     assert str(report.problems[0]) == "line 2: Last name: is required"
 
 
+async def test_an_empty_cell_of_a_required_field_with_a_default_rejects_the_row(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a required field with a default
+    label = unique("Tier")
+    await api.query("""mutation($label: String!) { createField(module: "Contact", data: {
+        label: $label, type: "text", required: true, default: "standard"}) { name } }""",
+                    {"label": label})
+
+    # When a file with that column leaves it empty, and a file without the column comes
+    empty = await run_import(api, "Contact", csv_file(tmp_path, f"Last name,{label}\nA,\n"))
+    absent = await run_import(api, "Contact", csv_file(tmp_path, "Last name\nB\n"))
+
+    # Then the empty cell is a missing value; without the column the default applies
+    assert (empty.created, empty.rejected) == (0, 1)
+    assert str(empty.problems[0]) == f"line 2: {label}: is required"
+    assert (absent.created, absent.rejected) == (1, 0)
+
+
 @pytest.mark.parametrize("dry_run", [False, True])
 async def test_a_mapping_value_rule_giving_empty_text_does_not_fill_a_required_field(
     api: Api, tmp_path: Path, dry_run: bool
