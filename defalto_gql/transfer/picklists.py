@@ -17,17 +17,36 @@ if TYPE_CHECKING:
 
 def unknown_choices(module: ModuleDef, batch: Iterable[Row], mapping: Mapping,
                     planned: dict[str, set[str]]) -> dict[str, set[str]]:
-    """Per extendable picklist field, the values of the batch it does not have yet."""
+    """Per extendable picklist field, the values of the batch it does not have yet.
+
+    Values compare ignoring case, as picklist cells are read: a row spelling a
+    value of the picklist, of an earlier run's batch or of an earlier row in
+    another case takes that spelling (in its data), so ``Zeta``, ``zeta`` and
+    ``ZETA`` add one value, the first written.
+    """
     wanted: dict[str, set[str]] = {}
     for f in module.fields:
         if f.type_key not in ("picklist", "multipicklist") or not mapping.extends(f.name):
             continue
         known = set(f.picklist) | planned.get(f.name, set())
+        spelled = {value.lower(): value for value in sorted(known, reverse=True)}
+        spelled.update({value.lower(): value for value in f.picklist})
         for row in batch:
-            for value in _items(row.data.get(f.name)):
-                if isinstance(value, str) and value and value not in known:
+            items = _items(row.data.get(f.name))
+            for value in items:
+                if isinstance(value, str) and value and value.lower() not in spelled:
+                    spelled[value.lower()] = value
                     wanted.setdefault(f.name, set()).add(value)
+            if items:
+                row.data[f.name] = _respelled(row.data[f.name], spelled)
     return wanted
+
+
+def _respelled(value: Any, spelled: dict[str, str]) -> Any:
+    """A cell's value(s) in the spelling first met, without repeats."""
+    if isinstance(value, list):
+        return list(dict.fromkeys(_respelled(item, spelled) for item in value))
+    return spelled.get(value.lower(), value) if isinstance(value, str) else value
 
 
 # The longest picklist value (metadata.admin refuses longer ones).
