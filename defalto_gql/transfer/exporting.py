@@ -13,8 +13,9 @@ Cells are written so that our own import reads them back exactly:
   target whose label field is hidden from you as its record number alone;
 - a reference that may point at several modules (a comment's ``relatedTo``) as
   the module's name, a colon and the target as above, ``Account: Acme``;
-- owners as the user's email; a record the system user owns (the demo data)
-  exports an empty owner, since an import gives no record to the system user: a
+- owners as the user's email, or the group's name for a record a group owns; a
+  record the system user owns (the demo data) exports an empty owner, since an
+  import gives no record to the system user: a
   create then gives the record to the importer, an update leaves its owner alone;
 - currency as ``1200.50 USD``; dates and times in ISO form;
 - multi-picklists as ``a;b``, a value holding ``;``, a quote or a line break quoted
@@ -152,9 +153,11 @@ async def _labels(ctx: RecordContext, fields: list[FieldDef], records: list[Any]
 async def _target_labels(ctx: RecordContext, conn: Any, target: str, ids: list[str]
                          ) -> dict[str, str]:
     if not target:
+        # Owners: a user by email, a group (which may own records too) by name.
         rows = await conn.exec_driver_sql(
-            "SELECT id::text, email FROM dg_users WHERE id::text = ANY($1)", (ids,))
-        return {ident: email for ident, email in rows}
+            "SELECT id::text, email FROM dg_users WHERE id::text = ANY($1) "
+            "UNION ALL SELECT id::text, name FROM dg_groups WHERE id::text = ANY($1)", (ids,))
+        return {ident: text for ident, text in rows}
     module = ctx.snapshot.module(target)
     table = ctx.tables.of(target)
     label = table.c[module.field(module.label_field).column]

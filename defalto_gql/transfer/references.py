@@ -168,10 +168,12 @@ def cites_record(prefix: str | None, text: str) -> bool:
 
 
 async def _users(conn: AsyncConnection, texts: set[str]) -> dict[str, set[str]]:
+    """Owners: active users by email (ignoring case) or name, and groups by name."""
     lowered = sorted({t.lower() for t in texts})
     rows = (await conn.exec_driver_sql(
         "SELECT id::text, email, name FROM dg_users WHERE active AND id <> $1 "
-        "AND (email = ANY($2) OR name = ANY($3))",
+        "AND (email = ANY($2) OR name = ANY($3)) "
+        "UNION ALL SELECT id::text, NULL, name FROM dg_groups WHERE name = ANY($3)",
         (SYSTEM_USER_ID, lowered, sorted(texts)),
     )).all()
     found: dict[str, set[str]] = defaultdict(set)
@@ -184,7 +186,8 @@ async def _users(conn: AsyncConnection, texts: set[str]) -> dict[str, set[str]]:
 
 def describe_miss(snapshot: Snapshot, f: FieldDef, text: str, ids: set[Any]) -> str | None:
     """Why ``text`` does not name exactly one target, or None when it does."""
-    what = "user" if f.type_key == "owner" else (f.targets[0] if f.targets else "record")
+    what = "user or group" if f.type_key == "owner" else (f.targets[0] if f.targets
+                                                          else "record")
     if points_anywhere(f):
         target = aim(snapshot, f, text)
         if target is None:
@@ -194,6 +197,8 @@ def describe_miss(snapshot: Snapshot, f: FieldDef, text: str, ids: set[Any]) -> 
     if not ids:
         by = "email or name" if f.type_key == "owner" else "name or record number"
         return f"no {what} has the {by} {text!r}"
+    if len(ids) > 1 and f.type_key == "owner":
+        return f"{len(ids)} users or groups are named {text!r}; use the user's email"
     if len(ids) > 1:
         return f"{len(ids)} {what} records are named {text!r}; use the record number"
     return None

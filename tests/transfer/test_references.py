@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from defalto_gql.access.policy import ModuleRights
 from defalto_gql.transfer.mapping import MappingError
@@ -223,3 +225,27 @@ async def test_a_target_whose_label_is_hidden_is_named_by_its_record_number_only
     assert f"Known,{secret['recordNumber']}\r\n" in text
     assert "Secret Co" not in text
     assert (await contacts_by_account(api))["ByNumber"] == secret["id"]
+
+
+async def test_a_record_a_group_owns_exports_the_groups_name_and_imports_back(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a contact owned by a group
+    group_name = f"Key Accounts {uuid.uuid4().hex[:6]}"
+    group = (await api.query("mutation($n: String!) { createGroup(name: $n) }",
+                             {"n": group_name}))["createGroup"]
+    await api.query(f'mutation {{ createContact(data: {{lastName: "Grouped", '
+                    f'ownerId: "{group}"}}) {{ id }} }}')
+
+    # When the contacts are exported and imported into an empty module
+    text = await export(api, "Contact", fields=["lastName", "ownerId"])
+    async with api.engine.begin() as conn:
+        table = api.runtime.generation().model.tables.of("Contact")
+        await conn.execute(sa.text(f"TRUNCATE {table.name} CASCADE"))
+    report = await run_import(api, "Contact", csv_file(tmp_path, text))
+
+    # Then the owner cell names the group and the record is the group's again
+    assert f"Grouped,{group_name}\r\n" in text
+    assert (report.created, report.rejected) == (1, 0), report.problems
+    found = await api.query("{ contacts { edges { node { ownerId } } } }")
+    assert found["contacts"]["edges"][0]["node"]["ownerId"] == group
