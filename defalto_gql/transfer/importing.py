@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from defalto_gql.access.policy import AccessPolicy
+from defalto_gql.metadata.fieldtypes.choice import spelled
 from defalto_gql.metadata.fieldtypes.temporal import parse_date_text
 from defalto_gql.metadata.model import FieldDef
 from defalto_gql.records.context import RecordContext
@@ -213,9 +214,15 @@ class Importer(BatchWrites):
             text = csvfiles.cell_value(cells[index])
             if not text:
                 continue
-            text = self.options.mapping.values.get(f.name, {}).get(text.strip(), text)
+            rules = self.options.mapping.values.get(f.name, {})
+            text = rules.get(text.strip(), text)
+            if not text.strip():
+                # A rule may say a value means nothing ("n/a": ""): the cell is empty.
+                continue
             try:
                 self._set(row, f, text)
+                if rules and f.type_key == "multipicklist":
+                    row.data[f.name] = _each_translated(f, row.data[f.name], rules)
             except ValueError as exc:
                 row.fail(self.header[index], str(exc))
         for f, indexes, separator in self.joins:
@@ -377,6 +384,13 @@ class Importer(BatchWrites):
                 for row in batch:
                     if row.key is not None:
                         row.key = match_key(self.match, {**row.lookups, **row.data})
+
+
+def _each_translated(f: FieldDef, values: list[str], rules: dict[str, str]) -> list[str]:
+    """A multi-picklist cell's values, each through the ``values`` rules (case aside)."""
+    folded = {key.strip().casefold(): value for key, value in rules.items()}
+    found = (rules.get(v, folded.get(v.casefold(), v)) for v in values)
+    return list(dict.fromkeys(spelled(f, v) for v in found if v.strip()))
 
 
 def _unfailed(rows: list[Row]) -> list[Row]:

@@ -426,3 +426,31 @@ async def test_an_update_holding_the_records_values_already_writes_nothing(
                             "{ edges { node { lastName title version } } } }")
     assert [(e["node"]["lastName"], e["node"]["title"], e["node"]["version"])
             for e in found["contacts"]["edges"]] == [("A", "CFO", 2), ("B", None, 1)]
+
+
+async def test_values_rules_map_a_picklist_cell_to_nothing_and_each_multi_picklist_value(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a picklist and a multi-picklist, and rules for what the file writes
+    fields = {}
+    for kind, values in (("picklist", ["Red", "Blue"]), ("multipicklist", ["One", "Two"])):
+        label = unique(kind)
+        fields[kind] = (label, (await api.query(
+            """mutation($d: FieldInput!) { createField(module: "Contact", data: $d)
+            { name } }""", {"d": {"label": label, "type": kind, "values": values}})
+        )["createField"]["name"])
+    (colour_label, colour), (count_label, count) = fields["picklist"], fields["multipicklist"]
+    path = csv_file(tmp_path, f"Last name,{colour_label},{count_label}\n"
+                              "A,n/a,Uno;dos\nB,rouge,Uno;n/a;Two\n")
+    mapping = {"values": {colour: {"n/a": "", "rouge": "Red"},
+                          count: {"Uno": "One", "Dos": "Two", "n/a": ""}}}
+
+    # When it is imported
+    report = await run_import(api, "Contact", path, mapping=mapping)
+
+    # Then a value mapped to "" is no value, and each multi-picklist value is translated
+    assert (report.created, report.rejected) == (2, 0), report.problems
+    found = await api.query(f"{{ contacts(orderBy: [{{lastName: AscNullsLast}}]) "
+                            f"{{ edges {{ node {{ {colour} {count} }} }} }} }}")
+    assert [e["node"] for e in found["contacts"]["edges"]] == [
+        {colour: None, count: ["One", "Two"]}, {colour: "Red", count: ["One", "Two"]}]
