@@ -212,6 +212,9 @@ def cell(f: FieldDef, value: Any, labels: dict[str, str]) -> str:
         return "true" if value else "false"
     if isinstance(value, Decimal):
         return _number(value)
+    if isinstance(value, int):
+        # A number is no formula: -5 stays a number a spreadsheet can add up.
+        return str(value)
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if f.type_key == "json":

@@ -215,10 +215,12 @@ class Importer(BatchWrites):
             if not text:
                 continue
             rules = self.options.mapping.values.get(f.name, {})
-            text = rules.get(text.strip(), text)
-            if not text.strip():
-                # A rule may say a value means nothing ("n/a": ""): the cell is empty.
-                continue
+            translated = rules.get(text.strip())
+            if translated is not None:
+                if not translated.strip():
+                    # A rule may say a value means nothing ("n/a": ""): the cell is empty.
+                    continue
+                text = translated
             try:
                 self._set(row, f, text)
                 if rules and f.type_key == "multipicklist":

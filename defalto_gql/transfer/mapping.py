@@ -128,11 +128,16 @@ def _names(given: Any, where: str) -> tuple[str, ...]:
 
 def _column_rules(given: Any) -> dict[str, str | None]:
     columns = _object(given, "columns", '{"CSV header": "field name" or null}')
+    found: dict[str, str | None] = {}
     for column, target in columns.items():
         if target is not None and not isinstance(target, str):
             raise MappingError(f"columns.{column} must be a field name or null, "
                                f"not {_shown(target)}")
-    return dict(columns)
+        # Headers lose their stray spaces as they are read; so do the names of them here.
+        if column.strip() in found:
+            raise MappingError(f"columns names {column.strip()!r} twice")
+        found[column.strip()] = target
+    return found
 
 
 def _reference_rules(given: Any) -> frozenset[str]:
@@ -163,7 +168,8 @@ def _join_rules(given: Any) -> dict[str, tuple[tuple[str, ...], str]]:
     for name, rule in _object(given, "join", f'{{"field": {JOIN_SHAPE}}}').items():
         _object(rule, f"join.{name}", JOIN_SHAPE)
         _known_keys(rule, ("columns", "separator"), f"join.{name}")
-        columns = _names(rule.get("columns"), f"join.{name}.columns")
+        columns = tuple(c.strip() for c in _names(rule.get("columns"),
+                                                  f"join.{name}.columns"))
         separator = rule.get("separator", " ")
         if not columns or not isinstance(separator, str):
             raise MappingError(f"join.{name} must be {JOIN_SHAPE}, with at least one column")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,10 @@ from defalto_gql.access.policy import AccessPolicy, ModuleRights
 from defalto_gql.errors import Forbidden
 from defalto_gql.records.context import RecordContext
 from defalto_gql.transfer.csvfiles import FORMULA_START, cell_value, protect, unprotect
-from defalto_gql.transfer.exporting import export_text
+from defalto_gql.transfer.exporting import cell, export_text
 from defalto_gql.transfer.references import SYSTEM_USER_ID
 from tests.conftest import ADMIN_EMAIL, Api
+from tests.metadata.test_fieldtypes import field
 from tests.transfer.conftest import csv_file, run_import, unique
 
 CREATE_FIELD = """mutation($data: FieldInput!) {
@@ -226,3 +228,16 @@ async def test_white_space_at_the_ends_of_values_survives_export_and_import(
     nodes = [e["node"] for e in found["contacts"]["edges"]]
     expected = [{name: value.get(name) for name in fields} for value in values]
     assert sorted(nodes, key=repr) == sorted(expected, key=repr)
+
+
+@pytest.mark.parametrize(("type_key", "value", "shown"), [
+    ("integer", -5, "-5"), ("decimal", Decimal("-0.5"), "-0.5"),
+    ("currency", {"amount": Decimal("-3.00"), "currency": "USD"}, "'-3.00 USD"),
+    ("text", "-5", "'-5")])
+def test_negative_numbers_export_as_numbers_and_text_stays_protected(
+    type_key: str, value: object, shown: str
+) -> None:
+    f = field(type_key)
+
+    assert cell(f, value, {}) == shown
+    assert f.type.parse_text(f, cell_value(shown)) == value

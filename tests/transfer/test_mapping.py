@@ -52,3 +52,13 @@ def test_every_documented_rule_is_read() -> None:
 def test_a_wrong_key_or_shape_is_a_mapping_error_naming_it(rules: Any, message: str) -> None:
     with pytest.raises(MappingError, match=re.escape(message)):
         Mapping.from_dict(rules)
+
+
+def test_column_names_in_a_mapping_lose_stray_spaces_as_headers_do() -> None:
+    found = Mapping.from_dict({"columns": {" Surname ": "lastName"},
+                               "join": {"mailingStreet": {"columns": [" No ", "Street"]}}})
+
+    assert found.columns == {"Surname": "lastName"}
+    assert found.joins["mailingStreet"][0] == ("No", "Street")
+    with pytest.raises(MappingError, match="names 'Surname' twice"):
+        Mapping.from_dict({"columns": {"Surname": "lastName", "Surname ": None}})
