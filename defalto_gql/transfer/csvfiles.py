@@ -1,7 +1,8 @@
 """Reading and writing CSV files as people send them.
 
 Reading streams: a file is decoded as it is read (UTF-8 with or without a
-byte-order mark unless another encoding is declared), the delimiter is sniffed
+byte-order mark unless another encoding is declared; UTF-16 or UTF-32 when its
+byte-order mark says so), the delimiter is sniffed
 from the header line unless given, and every record comes with the physical
 line it starts on, so reports can point at it even when quoted cells hold
 line breaks. ``CsvTable.check`` reads the whole file once without keeping
@@ -202,6 +203,7 @@ def open_table(path: Path, encoding: str | None = None, delimiter: str | None = 
     if delimiter is not None and not usable_delimiter(delimiter):
         raise CsvFileError(f"the delimiter is a tab or one punctuation character such as "
                            f", ; |, not {delimiter!r}")
+    encoding = encoding or _marked_encoding(path)
     counter = _CountingReader(path.open("rb"))
     text = _decoding(io.BufferedReader(counter), encoding)
     try:
@@ -213,6 +215,17 @@ def open_table(path: Path, encoding: str | None = None, delimiter: str | None = 
         raise
     return CsvTable(path, encoding, header, chosen, path.stat().st_size, counter, rows, text,
                     lines)
+
+
+def _marked_encoding(path: Path) -> str | None:
+    """UTF-16 or UTF-32 named by the file's byte-order mark (None: read it as UTF-8)."""
+    with path.open("rb") as raw:
+        start = raw.read(4)
+    if start.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
 
 
 def _decoding(raw: io.BufferedReader, encoding: str | None) -> io.TextIOWrapper:

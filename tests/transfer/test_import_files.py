@@ -150,3 +150,16 @@ async def test_blank_lines_above_the_header_say_where_it_was_expected(
 ) -> None:
     with pytest.raises(CsvFileError, match=message.replace("(", r"\(")):
         await run_import(api, "Contact", file_of(tmp_path, body))
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-32", "utf-8-sig"])
+async def test_a_file_whose_byte_order_mark_names_its_encoding_reads_without_declaring_it(
+    api: Api, tmp_path: Path, codec: str
+) -> None:
+    path = file_of(tmp_path, "Last name;First name\nMüller;Zoë\n".encode(codec))
+
+    report = await run_import(api, "Contact", path)
+
+    assert (report.created, report.rejected) == (1, 0), report.problems
+    found = await api.query("{ contacts { edges { node { lastName firstName } } } }")
+    assert found["contacts"]["edges"][0]["node"] == {"lastName": "Müller", "firstName": "Zoë"}
