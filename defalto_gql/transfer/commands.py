@@ -162,7 +162,7 @@ def import_command(args: argparse.Namespace, settings: Settings) -> None:
             match=_names(args.match),
             on_duplicate=args.on_duplicate, dry_run=args.dry_run, encoding=args.encoding,
             delimiter=_delimiter(args.delimiter), day_first=args.day_first,
-            batch_size=max(1, args.batch_size), rejects=args.rejects,
+            batch_size=args.batch_size, rejects=args.rejects,
             detect=_names(args.detect), detect_block=_names(args.detect_block),
             detect_threshold=args.detect_threshold, duplicates=args.duplicates,
         )

@@ -64,6 +64,11 @@ class ImportOptions:
                                f"not {threshold}")
         if self.detect_block and not fields:
             raise MappingError("detection blocking fields need detection fields (--detect)")
+        if self.on_duplicate != "skip" and not (self.match or fields):
+            raise MappingError(f"on duplicate {self.on_duplicate}: say how duplicates are found, "
+                               "with match fields (--match) or detection (--detect)")
+        if self.batch_size < 1:
+            raise MappingError(f"the batch size must be at least 1, not {self.batch_size}")
 
 
 @dataclass

@@ -86,6 +86,10 @@ def test_bad_rules_filters_and_encodings_are_clear_errors_not_tracebacks(
                         cwd=tmp_path))
     runs.extend(defalto("import", "Contact", str(source), "--delimiter", delimiter,
                         "--no-progress", env=env, cwd=tmp_path) for delimiter in ("a", '"'))
+    runs.append(defalto("import", "Contact", str(source), "--on-duplicate", "update",
+                        "--no-progress", env=env, cwd=tmp_path))
+    runs.append(defalto("import", "Contact", str(source), "--batch-size", "0",
+                        "--no-progress", env=env, cwd=tmp_path))
 
     for run in runs:
         assert run.returncode == 2, run.stderr
@@ -100,6 +104,8 @@ def test_bad_rules_filters_and_encodings_are_clear_errors_not_tracebacks(
     assert "'undefined' is not a text encoding" in runs[11].stderr
     assert "--filter nests too deeply" in runs[12].stderr
     assert "not 'a'" in runs[13].stderr and "not '\"'" in runs[14].stderr
+    assert "say how duplicates are found" in runs[15].stderr
+    assert "the batch size must be at least 1, not 0" in runs[16].stderr
     exported = defalto("export", "Contact", env=env, cwd=tmp_path)
     assert exported.stdout.count("\n") == 1
 

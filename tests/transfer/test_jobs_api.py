@@ -230,6 +230,7 @@ async def test_bad_mapping_rules_are_refused_with_the_rules_field(
     ({"detectBlock": ["birthday"]}, "detectBlock"),
     ({"onDuplicate": "merge", "mapping": {"join": {"mailingStreet": "a"}}}, "rules"),
     ({"mapping": {"detect": {"fields": ["lastName"], "threshold": 0}}}, "rules"),
+    ({"onDuplicate": "update"}, "options"),
 ])
 async def test_bad_import_options_fail_the_request_and_start_no_job(
     api: Api, options: dict[str, Any], field: str
