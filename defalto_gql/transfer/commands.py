@@ -214,7 +214,11 @@ def _replacing(path: Path) -> Iterator[IO[str]]:
     as it was.
     """
     folder = path.resolve().parent
-    handle, name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+    try:
+        handle, name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        # Named after the file asked for, not the temporary one beside it.
+        raise OSError(f"cannot write {path}: {exc.strerror}") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             yield out

@@ -145,6 +145,11 @@ def test_a_failed_export_leaves_the_output_file_as_it_was(scratch_url: str, tmp_
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "new.csv").read_bytes() == b"Last name\r\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.csv", "out.csv"]
+    nowhere = defalto("export", "Contact", "-o", str(tmp_path / "no" / "x.csv"), env=env,
+                      cwd=tmp_path)
+    assert nowhere.returncode == 2
+    assert nowhere.stderr.strip().splitlines()[-1] == \
+        f"error: cannot write {tmp_path / 'no' / 'x.csv'}: No such file or directory"
 
 
 async def test_import_uses_a_mapping_saved_through_the_api(
