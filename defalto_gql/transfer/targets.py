@@ -46,10 +46,13 @@ class TargetMaker:
         self.unmade: dict[str, tuple[FieldDef, str]] = {}
         self.made: dict[str, str] = {}
         self.dry_made: dict[tuple[str, str], str] = {}
+        # Why targets of this batch could not be made, by stand-in id.
+        self.refused: dict[str, str] = {}
 
     def new_batch(self) -> None:
         self.unmade.clear()
         self.made.clear()
+        self.refused.clear()
 
     def plan(self, ctx: RecordContext, f: FieldDef, found: dict[str, set[Any]]) -> None:
         """Give the missing targets of ``f`` that may be created a stand-in id in ``found``."""
@@ -105,8 +108,11 @@ class TargetMaker:
                 continue
             if value not in self.made:
                 f, _ = self.unmade[value]
-                row.fail(columns[name], references.describe_miss(
-                    ctx.snapshot, f, row.refs.get(name, ""), set()) or "no such record")
+                miss = references.describe_miss(ctx.snapshot, f, row.refs.get(name, ""),
+                                                set()) or "no such record"
+                if value in self.refused:
+                    miss += f", and creating it was refused: {self.refused[value]}"
+                row.fail(columns[name], miss)
                 continue
             row.data[name] = self.made[value]
             if row.fill is not None and name in row.fill:
@@ -139,6 +145,7 @@ class TargetMaker:
             made = [r["id"] for r in await writing.create_many(ctx, target.name, items)]
         except DefaltoError as exc:
             logger.debug("could not create reference targets: %s", exc.message)
+            self.refused.update(dict.fromkeys(new, exc.message))
             return
         self.made.update(zip(new, made, strict=True))
         self._count(target, len(made))

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from defalto_gql.access.policy import ModuleRights
+from defalto_gql.metadata import admin
 from defalto_gql.transfer.mapping import MappingError
 from tests.conftest import Api
 from tests.transfer.conftest import csv_file, run_import
@@ -249,3 +250,34 @@ async def test_a_record_a_group_owns_exports_the_groups_name_and_imports_back(
     assert (report.created, report.rejected) == (1, 0), report.problems
     found = await api.query("{ contacts { edges { node { ownerId } } } }")
     assert found["contacts"]["edges"][0]["node"]["ownerId"] == group
+
+
+async def test_a_target_that_cannot_be_created_says_why_in_the_row_error(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a module whose records need a code besides their name, and a reference to it
+    number = uuid.uuid4().hex[:6]
+    name = f"Widget{number}"
+    async with api.engine.begin() as conn:
+        await admin.create_module(conn, {"name": name, "plural": f"Widgets{number}",
+                                         "label": "Widget", "labelField": "title"},
+                                  shipped=False)
+        for spec in ({"name": "title", "label": "Title", "type": "text"},
+                     {"name": "code", "label": "Code", "type": "text", "required": True}):
+            await admin.create_field(conn, name, spec, shipped=False)
+        await admin.create_field(conn, "Contact", {
+            "name": f"widget{number}", "label": f"Widget {number}", "type": "reference",
+            "targets": [name]}, shipped=False)
+    await api.runtime.refresh()
+    path = csv_file(tmp_path, f"Last name,Widget {number}\nA,Sprocket\n")
+
+    # When a file names a widget that does not exist, allowing targets to be created
+    report = await run_import(api, "Contact", path,
+                              mapping={"references": {f"widget{number}": {"create": True}}})
+
+    # Then the row says there is none and why none could be made
+    assert (report.created, report.rejected) == (0, 1)
+    reason = report.problems[0].reason
+    assert reason.startswith(f"no {name} has the name or record number 'Sprocket', and "
+                             "creating it was refused: ")
+    assert "code" in reason
