@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from defalto_gql.access.policy import AccessPolicy
+from defalto_gql.metadata.fieldtypes.base import unstorable
 from defalto_gql.metadata.fieldtypes.choice import spelled
 from defalto_gql.metadata.fieldtypes.temporal import parse_date_text
 from defalto_gql.metadata.model import FieldDef
@@ -214,8 +215,14 @@ class Importer(BatchWrites):
             text = csvfiles.cell_value(cells[index])
             if not text:
                 continue
+            # Text PostgreSQL cannot hold fails its row, whatever reads the cell
+            # (a match, a reference lookup, a picklist that may grow).
+            reason = unstorable(text)
+            if reason:
+                row.fail(self.header[index], reason)
+                continue
             rules = self.options.mapping.values.get(f.name, {})
-            translated = rules.get(text.strip())
+            translated = _translated(rules, text)
             if translated is not None:
                 if not translated.strip():
                     # A rule may say a value means nothing ("n/a": ""): the cell is empty.
@@ -223,7 +230,7 @@ class Importer(BatchWrites):
                 text = translated
             try:
                 self._set(row, f, text)
-                if rules and f.type_key == "multipicklist":
+                if rules and translated is None and f.type_key == "multipicklist":
                     row.data[f.name] = _each_translated(f, row.data[f.name], rules)
             except ValueError as exc:
                 row.fail(self.header[index], str(exc))
@@ -236,15 +243,31 @@ class Importer(BatchWrites):
             except ValueError as exc:
                 row.fail(self.columns[f.name], str(exc))
         if self.match:
-            row.key = match_key(self.match, {**row.lookups, **row.refs, **row.data})
+            self._key(row)
         return row
+
+    def _key(self, row: Row) -> None:
+        """The row's match key; None when a match value is one no record can hold."""
+        for f in self.match:
+            if f.name in row.data:
+                try:
+                    # Checked before the lookup: 2147483648 is no integer to compare with.
+                    f.type.write(f, row.data[f.name])
+                except ValueError as exc:
+                    row.fail(self.columns[f.name], str(exc))
+        if row.problems:
+            return
+        # Reference cells name their target ignoring case, so their keys do too.
+        refs = {name: text.casefold() for name, text in row.refs.items()}
+        row.key = match_key(self.match, {**row.lookups, **refs, **row.data})
 
     def _set(self, row: Row, f: FieldDef, text: str) -> None:
         if not f.writable:
             # The record number: read to match on, never written (see plan_columns).
             row.lookups[f.name] = text.strip()
         elif f.type_key in ("reference", "owner"):
-            row.refs[f.name] = text.strip()
+            # As read: a label " Spacey Co " comes protected, its spaces meant.
+            row.refs[f.name] = text
         elif f.type_key == "date":
             row.data[f.name] = parse_date_text(text, self.options.day_first)
         else:
@@ -269,16 +292,19 @@ class Importer(BatchWrites):
             async with self.ctx.engine.connect() as conn:
                 if self.detector:
                     await self.detector.find(self.ctx, conn, pending)
-                if self.options.on_duplicate == "merge":
+                if self.options.on_duplicate in ("merge", "update"):
+                    # A merge fills from, and an update compares with, the record as
+                    # the rows before left it (a dry run's as it would have).
                     await read_current(self.ctx, conn, self.module, self.dry.in_database(pending))
                     self.dry.apply(pending)
                     self._one_merge_each(pending)
-                elif self.options.on_duplicate == "update":
-                    # To leave alone the records that hold the row's values already.
-                    await read_current(self.ctx, conn, self.module, pending)
             ready = [row for row in pending if not row.waits]
             creates, updates = self._sort(ready)
-            # Only rows about to be written make targets and grow picklists.
+            # A value a unique field has already fails its row, not the batch; before
+            # targets and picklist values, which only rows about to be written make.
+            await self.uniques.refuse(self.ctx, self.module, [*creates, *updates],
+                                      self.columns)
+            creates, updates = _unfailed(creates), _unfailed(updates)
             await self.targets.make(self.ctx, [*creates, *updates], self.columns)
             creates, updates = _unfailed(creates), _unfailed(updates)
             await self._extend_picklists([*creates, *updates])
@@ -300,10 +326,10 @@ class Importer(BatchWrites):
 
     @staticmethod
     def _one_merge_each(rows: list[Row]) -> None:
-        """Rows merging into a record another row of this round merges into wait a round.
+        """Rows merging into (or updating) a record another row of this round does wait.
 
-        Each merge then reads the record as the merge before it left it, instead of
-        filling, from the same first reading, a field the other merge just filled.
+        Each then reads the record as the row before left it, instead of filling (or
+        comparing with) the same first reading.
         """
         taken: set[str] = set()
         for row in rows:
@@ -320,7 +346,7 @@ class Importer(BatchWrites):
         for row in creates:
             if row.key is not None:
                 self.dry_keys[row.key] = row.ident
-        if self.options.on_duplicate == "merge":
+        if self.options.on_duplicate in ("merge", "update"):
             self.dry.created(creates)
             self.dry.merged(updates)
 
@@ -386,6 +412,16 @@ class Importer(BatchWrites):
                 for row in batch:
                     if row.key is not None:
                         row.key = match_key(self.match, {**row.lookups, **row.data})
+
+
+def _translated(rules: dict[str, str], text: str) -> str | None:
+    """The ``values`` rule for a whole cell (exact, else ignoring case), or None."""
+    key = text.strip()
+    if key in rules:
+        return rules[key]
+    folded = key.casefold()
+    return next((value for cell, value in rules.items() if cell.strip().casefold() == folded),
+                None)
 
 
 def _each_translated(f: FieldDef, values: list[str], rules: dict[str, str]) -> list[str]:

@@ -29,13 +29,14 @@ def unknown_choices(module: ModuleDef, batch: Iterable[Row], mapping: Mapping,
         if f.type_key not in ("picklist", "multipicklist") or not mapping.extends(f.name):
             continue
         known = set(f.picklist) | planned.get(f.name, set())
-        spelled = {value.lower(): value for value in sorted(known, reverse=True)}
-        spelled.update({value.lower(): value for value in f.picklist})
+        spelled = {value.casefold(): value for value in sorted(known, reverse=True)}
+        spelled.update({value.casefold(): value for value in f.picklist})
         for row in batch:
             items = _items(row.data.get(f.name))
             for value in items:
-                if isinstance(value, str) and value and value.lower() not in spelled:
-                    spelled[value.lower()] = value
+                if isinstance(value, str) and value and value.casefold() not in spelled \
+                        and not row.problems:
+                    spelled[value.casefold()] = value
                     wanted.setdefault(f.name, set()).add(value)
             if items:
                 row.data[f.name] = _respelled(row.data[f.name], spelled)
@@ -46,7 +47,7 @@ def _respelled(value: Any, spelled: dict[str, str]) -> Any:
     """A cell's value(s) in the spelling first met, without repeats."""
     if isinstance(value, list):
         return list(dict.fromkeys(_respelled(item, spelled) for item in value))
-    return spelled.get(value.lower(), value) if isinstance(value, str) else value
+    return spelled.get(value.casefold(), value) if isinstance(value, str) else value
 
 
 # The longest picklist value (metadata.admin refuses longer ones).

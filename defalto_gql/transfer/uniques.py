@@ -34,7 +34,7 @@ class UniqueValues:
     async def refuse(self, ctx: RecordContext, module: ModuleDef, rows: list[Row],
                      columns: dict[str, str]) -> None:
         """Fail each row whose value of a unique field is taken; ``columns`` names the cells."""
-        fields = [f for f in module.fields if f.unique and len(f.type.column_names(f)) == 1]
+        fields = [f for f in module.fields if f.unique]
         if not fields or not rows:
             return
         async with ctx.engine.connect() as conn:
@@ -47,33 +47,45 @@ class UniqueValues:
         seen = self.written.setdefault(f.name, {}) if self.dry_run else {}
         here: dict[Any, int] = {}
         for row in rows:
-            value = row.stored.get(f.column)
+            value = _value(f, row)
             if value is None or row.problems:
                 continue
+            shown = " ".join(map(str, value)) if len(value) > 1 else repr(value[0])
             holders = taken.get(value, set()) - {row.existing}
             if holders:
-                row.fail(column, f"another {module} already has {f.label} {value!r}; "
+                row.fail(column, f"another {module} already has {f.label} {shown}; "
                                  f"{f.label} is unique")
             elif value in here or value in seen:
                 line = here.get(value, seen.get(value))
                 row.fail(column, f"line {line} of this file has the same {f.label} "
-                                 f"{value!r}; {f.label} is unique")
+                                 f"{shown}; {f.label} is unique")
             else:
                 here[value] = row.line
         if self.dry_run:
             seen.update(here)
 
 
+def _value(f: FieldDef, row: Row) -> tuple[Any, ...] | None:
+    """The row's value of ``f`` as its columns hold it; None when a column is empty.
+
+    A unique index over several columns (a currency's amount and code) lets rows
+    with an empty column be, as PostgreSQL compares NULL with nothing.
+    """
+    found = tuple(row.stored.get(c) for c in f.type.column_names(f))
+    return None if any(v is None for v in found) else found
+
+
 async def _held(ctx: RecordContext, conn: AsyncConnection, module: ModuleDef, f: FieldDef,
                 rows: Iterable[Row]) -> dict[Any, set[str]]:
     """The ids of the live records holding each of the rows' values of ``f``."""
-    values = {row.stored[f.column] for row in rows if row.stored.get(f.column) is not None}
+    values = {v for row in rows if (v := _value(f, row)) is not None}
     if not values:
         return {}
     table = ctx.tables.of(module.name)
-    column = table.c[f.column]
+    key = sa.tuple_(*(table.c[c] for c in f.type.column_names(f)))
     found: dict[Any, set[str]] = {}
-    query = sa.select(column, table.c.id).where(live(table), column.in_(sorted(values, key=repr)))
-    for value, ident in (await conn.execute(query)).all():
-        found.setdefault(value, set()).add(str(ident))
+    query = sa.select(table.c.id, *(table.c[c] for c in f.type.column_names(f))).where(
+        live(table), key.in_(sorted(values, key=repr)))
+    for ident, *value in (await conn.execute(query)).all():
+        found.setdefault(tuple(value), set()).add(str(ident))
     return found

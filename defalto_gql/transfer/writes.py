@@ -101,10 +101,6 @@ class BatchWrites:
 
     async def _write(self, creates: list[Row], updates: list[Row]) -> None:
         merging = self.options.on_duplicate == "merge"
-        # A value a unique field already has fails its row, not the batch.
-        await self.uniques.refuse(self.ctx, self.module, [*creates, *updates], self.columns)
-        creates = [row for row in creates if not row.problems]
-        updates = [row for row in updates if not row.problems]
         if not self.options.dry_run:
             await self._create(creates)
         else:

@@ -367,6 +367,8 @@ def test_a_bare_amount_takes_the_default_currency() -> None:
     ("date", "2023-13-01"),
     ("date", "yesterday"),
     ("datetime", "2024-05-01T25:00"),
+    ("multipicklist", "Alpha;\nBeta"),
+    ("multipicklist", 'Alpha;"Beta'),
     ("time", "25:00"),
     ("reference", "nope"),
     ("owner", ""),

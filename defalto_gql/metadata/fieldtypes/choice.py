@@ -106,8 +106,15 @@ class MultiPicklistType(FieldType):
         # the CSV way ("a;b";c), so labels with commas survive a round trip.
         if not text.strip():
             return []
-        row = next(csv.reader(io.StringIO(text), delimiter=";"))
-        return [spelled(f, item) for item in row if item.strip()]
+        try:
+            rows = list(csv.reader(io.StringIO(text), delimiter=";", strict=True))
+        except csv.Error:
+            raise ValueError("has a value with an unbalanced quote: quote a value holding ';' "
+                             'as "a;b", a quote inside it doubled') from None
+        if len(rows) > 1:
+            # Only a quoted value may hold a line break ("two\nlines";other).
+            raise ValueError("has a line break outside quotes: separate values with ';'")
+        return [spelled(f, item) for item in rows[0] if item.strip()]
 
     def filter_clause(
         self, f: FieldDef, table: sa.Table, op: str, operand: Any
