@@ -213,6 +213,8 @@ def _replacing(path: Path) -> Iterator[IO[str]]:
     renamed over it at the end; a failed export removes it and leaves ``path``
     as it was.
     """
+    if path.is_dir():
+        raise OSError(f"cannot write {path}: it is a folder; name a file")
     folder = path.resolve().parent
     try:
         handle, name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")

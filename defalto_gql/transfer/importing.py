@@ -41,7 +41,7 @@ from defalto_gql.transfer import csvfiles, references
 from defalto_gql.transfer.detection import Detector
 from defalto_gql.transfer.duplicates import find_existing, match_fields, match_key
 from defalto_gql.transfer.locks import module_lock
-from defalto_gql.transfer.mapping import MappingError, plan_columns, plan_joins
+from defalto_gql.transfer.mapping import MappingError, check_kinds, plan_columns, plan_joins
 from defalto_gql.transfer.merging import DryRecords, read_current
 from defalto_gql.transfer.options import ON_DUPLICATE, ImportOptions, Row
 from defalto_gql.transfer.picklists import (
@@ -142,6 +142,7 @@ class Importer(BatchWrites):
                 self.notes.close()
 
     def _check_plan(self) -> None:
+        check_kinds(self.module, self.options.mapping)
         self.columns: dict[str, str] = {}
         rights = self.ctx.rights.rights(self.module.name)
         for index, (column, f) in enumerate(zip(self.header, self.plan, strict=True)):

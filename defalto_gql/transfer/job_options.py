@@ -17,7 +17,7 @@ from defalto_gql.metadata.fieldtypes.base import unstorable
 from defalto_gql.metadata.model import ModuleDef
 from defalto_gql.transfer import csvfiles
 from defalto_gql.transfer.importing import ON_DUPLICATE, ImportOptions
-from defalto_gql.transfer.mapping import Mapping, MappingError, normalise
+from defalto_gql.transfer.mapping import Mapping, MappingError, check_kinds, normalise
 
 if TYPE_CHECKING:
     from defalto_gql.transfer.users import UserImportOptions
@@ -37,6 +37,7 @@ def check_rules(module: ModuleDef, rules: Any) -> dict[str, Any]:
     try:
         mapping = Mapping.from_dict(rules)
         ImportOptions(mapping=mapping).check()
+        check_kinds(module, mapping)
     except MappingError as exc:
         raise _problem(str(exc)) from None
     fields = {normalise(f.name): f for f in module.fields}

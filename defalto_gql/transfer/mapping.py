@@ -285,3 +285,24 @@ def _shown(value: Any) -> str:
     except (RecursionError, ValueError):
         return "a value nested too deeply"
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_kinds(module: ModuleDef, mapping: Mapping) -> None:
+    """The fields ``references`` and ``extendPicklists`` name: by name, and of the right kind.
+
+    They are looked up by name as rows are read, so a label or a field of another
+    type would make the rule do nothing, silently.
+    """
+    kinds: list[tuple[str, frozenset[str], tuple[str, ...], str]] = [
+        ("references", mapping.create_references, ("reference",), "a reference")]
+    if not isinstance(mapping.extend, bool):
+        kinds.append(("extendPicklists", mapping.extend, ("picklist", "multipicklist"),
+                      "a picklist"))
+    for where, names, types, what in kinds:
+        for name in sorted(names):
+            f = module.fields_by_name.get(name)
+            if f is None:
+                raise MappingError(f"{where}: {module.name} has no field named {name!r} "
+                                   "(give the field's name, not its label)")
+            if f.type_key not in types:
+                raise MappingError(f"{where}: {name} is not {what} field")

@@ -150,6 +150,10 @@ def test_a_failed_export_leaves_the_output_file_as_it_was(scratch_url: str, tmp_
     assert nowhere.returncode == 2
     assert nowhere.stderr.strip().splitlines()[-1] == \
         f"error: cannot write {tmp_path / 'no' / 'x.csv'}: No such file or directory"
+    folder = defalto("export", "Contact", "-o", str(tmp_path), env=env, cwd=tmp_path)
+    assert folder.returncode == 2
+    assert folder.stderr.strip().splitlines()[-1] == \
+        f"error: cannot write {tmp_path}: it is a folder; name a file"
 
 
 async def test_import_uses_a_mapping_saved_through_the_api(

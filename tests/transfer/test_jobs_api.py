@@ -207,6 +207,9 @@ async def test_a_job_detects_duplicates_with_typos_and_merges_them(api: Api) -> 
     ({"references": {"account": True}}, 'references.account must be {"create": true}'),
     ({"detect": {"fields": ["lastName"], "threshold": "high"}}, "detect.threshold"),
     ({"extendPicklists": "yes"}, "extendPicklists"),
+    ({"references": {"lastName": {"create": True}}}, "lastName is not a reference field"),
+    ({"extendPicklists": ["email"]}, "email is not a picklist field"),
+    ({"references": {"Account": {"create": True}}}, "give the field's name, not its label"),
     ([1, 2], "JSON object"),
 ])
 async def test_bad_mapping_rules_are_refused_with_the_rules_field(
