@@ -18,7 +18,9 @@ SYSTEM_USER_ID = "00000000-0000-0000-0000-000000000001"
 
 def _stamps() -> list[sa.Column]:
     return [
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.Column("deleted_at", sa.DateTime(timezone=True)),
     ]
 
@@ -28,7 +30,9 @@ def upgrade() -> None:
         "dg_metadata_version",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("version", sa.BigInteger, nullable=False),
-        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column(
+            "changed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.CheckConstraint("id = 1", name="dg_metadata_version_single_row"),
     )
     op.execute("INSERT INTO dg_metadata_version (id, version) VALUES (1, 0)")
