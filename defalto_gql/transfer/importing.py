@@ -312,10 +312,11 @@ class Importer(BatchWrites):
             await self._write(creates, updates)
             if self.options.dry_run:
                 self._remember(creates, updates)
-            self._account(ready, rejects)
             pending = [row for row in pending if row.waits]
             for row in pending:
                 row.waits = False
+        # Rejected rows are reported in the file's order, also those that waited a round.
+        self._account(batch, rejects)
 
     def _match_dry(self, batch: list[Row]) -> None:
         """A dry run: rows with the key of a row it would have created duplicate that row."""

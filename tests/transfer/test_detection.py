@@ -127,3 +127,18 @@ async def test_bad_detection_choices_stop_the_import_before_any_row(
     with pytest.raises(MappingError, match=message):
         await run_import(api, "Contact", csv_file(tmp_path, PEOPLE), **options)
     assert await total(api) == 0
+
+
+async def test_rejected_rows_are_reported_in_file_order_also_after_waiting(
+    api: Api, tmp_path: Path
+) -> None:
+    # No surname on any line; line 3 resembles line 2, so it waits for line 2 to be
+    # written (which it never is) and is rejected a round after line 4.
+    path = csv_file(tmp_path, HEADER + ("kayla,,1915-06-12,3465\n"
+                                        "kayla,,1915-06-12,3465\n"
+                                        "deakin,,1960-02-10,2776\n"))
+
+    report = await run_import(api, "Contact", path, detect=DETECT)
+
+    assert [p.line for p in report.problems] == [2, 3, 4]
+    assert report.rejected == 3
