@@ -170,9 +170,24 @@ def import_command(args: argparse.Namespace, settings: Settings) -> None:
         report = await _run_with_progress(importer, args.file, not args.no_progress)
         return _finish(args, report)
 
+    # Before a database is started or set up: a mistyped path must not leave a new data
+    # folder behind, with an administrator whose password went by with the error.
+    for path in (args.file, args.mapping):
+        if path is not None and (problem := _unreadable(path)):
+            print(f"error: {problem}", file=sys.stderr)
+            raise SystemExit(2)
     with database(settings) as url:
         code = asyncio.run(_with_runtime(url, settings, work))
     raise SystemExit(code)
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be read, or None."""
+    try:
+        with path.open("rb"):
+            return None
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}"
 
 
 async def _saved(runtime: Runtime, module: str, name: str) -> dict[str, Any]:

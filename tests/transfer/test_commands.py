@@ -56,6 +56,28 @@ def test_import_reports_rows_writes_rejects_and_export_prints_csv(
     assert missing.returncode == 2 and "error:" in missing.stderr
 
 
+def test_a_file_that_cannot_be_read_stops_before_the_database_is_set_up(
+    scratch_url: str, tmp_path: Path
+) -> None:
+    env = environment(DEFALTO_DATABASE_URL=scratch_url)
+    source = tmp_path / "people.csv"
+    source.write_text("Last name\nLovelace\n", encoding="utf-8")
+
+    runs = [defalto("import", "Contact", str(tmp_path / "nope.csv"), env=env, cwd=tmp_path),
+            defalto("import", "Contact", str(tmp_path), env=env, cwd=tmp_path),
+            defalto("import", "Contact", str(source), "--mapping", str(tmp_path / "no.json"),
+                    env=env, cwd=tmp_path)]
+    first = defalto("import", "Contact", str(source), "--no-progress", env=env, cwd=tmp_path)
+
+    for run in runs:
+        assert run.returncode == 2 and "Traceback" not in run.stderr
+        assert "Created the administrator" not in run.stderr
+    assert f"error: cannot read {tmp_path / 'nope.csv'}: No such file" in runs[0].stderr
+    assert "Is a directory" in runs[1].stderr and "no.json" in runs[2].stderr
+    # The administrator is made (and its password shown) by the first import that runs
+    assert first.returncode == 0 and "Created the administrator" in first.stderr
+
+
 def test_bad_rules_filters_and_encodings_are_clear_errors_not_tracebacks(
     scratch_url: str, tmp_path: Path
 ) -> None:
