@@ -29,14 +29,21 @@ MAPPINGS = REPO / "docs" / "realdata"
 STAGES = {"Won": "Closed Won", "Lost": "Closed Lost"}
 
 
-def realdata() -> Path:
-    found = Path(os.environ.get("DEFALTO_REALDATA_DIR", REPO.parent / "shared" / "realdata"))
-    if not found.is_dir():
+def realdata_set(name: str, probe: str) -> Path:
+    """The folder of one data set, or a skip saying where it was looked for."""
+    given = os.environ.get("DEFALTO_REALDATA_DIR")
+    found = Path(given) if given else REPO.parent / "shared" / "realdata"
+    if not given and not found.is_dir():
+        # A checkout that is not beside the data sets (a CI clone elsewhere on the machine
+        # where they are kept) still finds them.
         found = Path("/work/shared/realdata")
-    maven = found / "maven-crm-sales-opportunities"
-    if not (maven / "sales_pipeline.csv").is_file():
-        pytest.skip(f"the Maven CRM sales set is not in {found}; set DEFALTO_REALDATA_DIR")
-    return maven
+    if not (found / name / probe).is_file():
+        pytest.skip(f"the {name} set is not in {found}; set DEFALTO_REALDATA_DIR")
+    return found / name
+
+
+def realdata() -> Path:
+    return realdata_set("maven-crm-sales-opportunities", "sales_pipeline.csv")
 
 
 def read(path: Path) -> list[dict[str, str]]:
@@ -212,15 +219,6 @@ async def test_maven_agents_become_users_who_own_their_deals(api: Api) -> None:
 
 # The Datablist and Febrl sets: Datablist into accounts, contacts and leads;
 # Febrl into contacts with duplicate detection, scored against its rec_id truth.
-
-def realdata_set(name: str, probe: str) -> Path:
-    found = Path(os.environ.get("DEFALTO_REALDATA_DIR", REPO.parent / "shared" / "realdata"))
-    if not found.is_dir():
-        found = Path("/work/shared/realdata")
-    if not (found / name / probe).is_file():
-        pytest.skip(f"the {name} set is not in {found}; set DEFALTO_REALDATA_DIR")
-    return found / name
-
 
 async def test_the_datablist_samples_import_and_a_second_run_creates_nothing(api: Api) -> None:
     folder = realdata_set("datablist-sample-csv", "leads-100.csv")
