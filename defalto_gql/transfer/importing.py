@@ -116,7 +116,8 @@ class Importer(BatchWrites):
             if self.options.dry_run:
                 await self._import_rows(table, progress)
             else:
-                async with module_lock(self.ctx.engine, self.module.name):
+                async with module_lock(self.ctx.engine, self.module.name) as lock:
+                    self.targets.lock = lock
                     await self._import_rows(table, progress)
         r = self.report
         logger.info("import finished", extra={

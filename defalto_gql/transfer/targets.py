@@ -9,6 +9,9 @@ later batches see those targets as the real run's batches would.
 A real run makes targets holding the target module's import lock (``locks``),
 and looks the names up again under it: an import into that module, or another
 import making the same targets, may have written them since this batch looked.
+That lock is taken on the session of the run's own, so that two imports making
+targets in each other's modules fail one wait (their rows are rejected, saying
+why) instead of waiting for each other for ever.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from defalto_gql.metadata.model import FieldDef, ModuleDef
 from defalto_gql.records import writing
 from defalto_gql.records.context import RecordContext
 from defalto_gql.transfer import references
-from defalto_gql.transfer.locks import module_lock
+from defalto_gql.transfer.locks import ImportLock, LockCycle
 from defalto_gql.transfer.options import Row
 from defalto_gql.transfer.reports import ImportReport
 
@@ -48,6 +51,8 @@ class TargetMaker:
         self.dry_made: dict[tuple[str, str], str] = {}
         # Why targets of this batch could not be made, by stand-in id.
         self.refused: dict[str, str] = {}
+        # The run's import lock (a real run), on whose session target modules are locked.
+        self.lock: ImportLock | None = None
 
     def new_batch(self) -> None:
         self.unmade.clear()
@@ -97,8 +102,14 @@ class TargetMaker:
             elif target == self.module:
                 await self._create(ctx, ctx.snapshot.module(target), stand_ins)
             else:
-                async with module_lock(ctx.engine, target):
-                    await self._create(ctx, ctx.snapshot.module(target), stand_ins)
+                assert self.lock is not None, "a real run holds its module's lock"
+                try:
+                    async with self.lock.also(target):
+                        await self._create(ctx, ctx.snapshot.module(target), stand_ins)
+                except LockCycle as cycle:
+                    logger.warning("reference targets not made: import lock cycle",
+                                   extra={"module_name": target})
+                    self.refused.update(dict.fromkeys(stand_ins, cycle.message))
         for row in rows:
             self._fill(ctx, row, columns)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from defalto_gql.transfer.locks import module_lock
+from defalto_gql.transfer.locks import LockCycle, module_lock
 from tests.conftest import Api
 from tests.transfer.conftest import csv_file, run_import
 
@@ -82,3 +82,44 @@ async def test_imports_into_two_modules_making_the_same_targets_make_each_once(
     assert (total, distinct) == (200, 200)
     made = first.targets_created.get("Account", 0) + second.targets_created.get("Account", 0)
     assert made == 200
+
+
+async def waiting_for_a_lock(api: Api) -> bool:
+    async with api.engine.connect() as conn:
+        found = await conn.execute(sa.text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
+        return bool(found.scalar())
+
+
+async def test_imports_making_targets_in_each_others_modules_do_not_wait_for_ever(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given an import into Contact that must create an account, while another import
+    # holds Account's lock and will want Contact's: each waits for the other
+    path = csv_file(tmp_path, "Last name,Account\nA,Brand new\nB,\n")
+    create = {"references": {"account": {"create": True}}}
+    async with module_lock(api.engine, "Account") as other:
+        contacts = asyncio.create_task(run_import(api, "Contact", path, mapping=create))
+        for _ in range(100):
+            if await waiting_for_a_lock(api):
+                break
+            await asyncio.sleep(0.05)
+
+        # When the other import asks for Contact's lock (holding Account's)
+        try:
+            async with asyncio.timeout(30), other.also("Contact"):
+                failed_here = False
+        except LockCycle:
+            failed_here = True
+        report = await asyncio.wait_for(contacts, 30) if not failed_here else None
+
+    # Then PostgreSQL fails one of the two waits: here, or in the import, which
+    # then rejects the row naming the account, saying why, and writes the other
+    if report is None:
+        report = await asyncio.wait_for(contacts, 30)
+        assert (report.created, report.rejected) == (2, 0)
+    else:
+        assert (report.created, report.rejected) == (1, 1)
+        assert report.problems[0].line == 2
+        assert "another import, into Account, is waiting for this one" in (
+            report.problems[0].reason)
