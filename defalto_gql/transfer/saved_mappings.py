@@ -35,18 +35,18 @@ async def save_mapping(conn: AsyncConnection, module: ModuleDef | str, name: str
     else:
         checked = json.dumps(check_rules(module, rules))
         module = module.name
-    owner = (await conn.exec_driver_sql(
-        "SELECT created_by::text FROM dg_import_mappings WHERE module = $1 AND name = $2",
-        (module, name))).scalar()
-    if owner is not None and owner != user_id and not is_admin:
-        raise Forbidden(f"the mapping {name!r} was saved by someone else; save yours under "
-                        "another name", field="name")
+    # One statement checks the owner and writes, so two users saving a new name at once
+    # cannot both succeed: the second waits for the first's row and then finds it not theirs.
     row = (await conn.exec_driver_sql(
         "INSERT INTO dg_import_mappings (module, name, rules, created_by) "
         "VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (module, name) DO UPDATE "
         "SET rules = EXCLUDED.rules, updated_at = now() "
+        "WHERE dg_import_mappings.created_by = EXCLUDED.created_by OR $5 "
         "RETURNING id::text AS id, module, name, rules, created_at, updated_at",
-        (module, name, checked, user_id))).mappings().one()
+        (module, name, checked, user_id, is_admin))).mappings().one_or_none()
+    if row is None:
+        raise Forbidden(f"the mapping {name!r} was saved by someone else; save yours under "
+                        "another name", field="name")
     return row
 
 
