@@ -21,10 +21,11 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from defalto_gql.errors import DefaltoError
+from defalto_gql.errors import BadUserInput, DefaltoError, FieldProblem
 from defalto_gql.metadata.model import FieldDef, ModuleDef
 from defalto_gql.records import writing
 from defalto_gql.records.context import RecordContext
+from defalto_gql.records.validation import column_values
 from defalto_gql.transfer import references
 from defalto_gql.transfer.locks import ImportLock, LockCycle
 from defalto_gql.transfer.options import Row
@@ -96,7 +97,11 @@ class TargetMaker:
                     f, _ = self.unmade[value]
                     if value not in needed[f.targets[0]]:
                         needed[f.targets[0]].append(value)
-        for target, stand_ins in needed.items():
+        for target, wanted in needed.items():
+            # A dry run refuses what the real run would refuse, for the same reason.
+            stand_ins = self._creatable(ctx, ctx.snapshot.module(target), wanted)
+            if not stand_ins:
+                continue
             if self.dry_run:
                 self._pretend(ctx.snapshot.module(target), stand_ins)
             elif target == self.module:
@@ -112,6 +117,33 @@ class TargetMaker:
                     self.refused.update(dict.fromkeys(stand_ins, cycle.message))
         for row in rows:
             self._fill(ctx, row, columns)
+
+    def _creatable(self, ctx: RecordContext, target: ModuleDef, stand_ins: list[str]
+                   ) -> list[str]:
+        """The stand-ins whose targets the user may create and that pass validation.
+
+        The others are refused, with the reason their rows will give.
+        """
+        try:
+            ctx.rights.require(target.name, "create")
+        except DefaltoError as exc:
+            self.refused.update(dict.fromkeys(stand_ins, exc.message))
+            return []
+        fine = []
+        for stand_in in stand_ins:
+            problems: list[FieldProblem] = []
+            item = {target.label_field: self.unmade[stand_in][1]}
+            try:
+                column_values(target, item, creating=True, row=None, problems=problems,
+                              rights=ctx.rights)
+            except DefaltoError as exc:
+                self.refused[stand_in] = exc.message
+                continue
+            if problems:
+                self.refused[stand_in] = BadUserInput.from_problems(problems).message
+                continue
+            fine.append(stand_in)
+        return fine
 
     def _fill(self, ctx: RecordContext, row: Row, columns: dict[str, str]) -> None:
         for name, value in list(row.data.items()):

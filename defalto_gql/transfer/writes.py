@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import sqlalchemy as sa
+
 from defalto_gql.errors import BadUserInput, Conflict, DefaltoError, FieldProblem
 from defalto_gql.metadata.model import FieldDef, ModuleDef
 from defalto_gql.records import writing
@@ -105,7 +107,10 @@ class BatchWrites:
             await self._create(creates)
         else:
             self._created(creates)
+        await self._refuse_unchangeable([row for row in updates if self._changes(row)])
         for row in updates:
+            if row.problems:
+                continue
             data = row.fill if merging and row.fill is not None else row.data
             if not merging and _holds_already(row):
                 self.report.updated += 1
@@ -128,6 +133,33 @@ class BatchWrites:
             else:
                 self.report.updated += 1
             self._note(row)
+
+    def _changes(self, row: Row) -> bool:
+        """Whether updating (or merging) this row writes to its record."""
+        if self.options.on_duplicate == "merge":
+            return bool(row.fill if row.fill is not None else row.data)
+        return bool(row.data) and not _holds_already(row)
+
+    async def _refuse_unchangeable(self, rows: list[Row]) -> None:
+        """Reject the rows that would change a record the user may read but not change.
+
+        Checked before writing, so that a dry run reports what the real run does.
+        Records a dry run would have created are not in the database: they pass.
+        """
+        table = self.ctx.tables.of(self.module.name)
+        writable = self.ctx.rights.write_filter(self.module.name, table)
+        ids = {row.existing for row in rows if row.existing is not None}
+        if writable is None or not ids:
+            return
+        async with self.ctx.engine.connect() as conn:
+            found = await conn.execute(sa.select(sa.cast(table.c.id, sa.Text), writable)
+                                       .where(table.c.id.in_(ids)))
+            refused = {ident for ident, allowed in found if not allowed}
+        for row in rows:
+            if row.existing in refused:
+                which = f" ({row.number})" if row.number else ""
+                row.fail(None, f"the {self.module.label} this row matches{which} is one "
+                               "you may read but not change")
 
     async def _create(self, rows: list[Row]) -> None:
         # A database-level clash (a unique value another writer took since the

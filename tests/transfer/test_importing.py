@@ -357,25 +357,29 @@ async def test_a_value_a_unique_field_has_already_rejects_only_its_row(
     assert sorted(name for name, _ in await names(api)) == expected
 
 
+@pytest.mark.parametrize(("on_duplicate", "dry_run"), [
+    ("update", False), ("update", True), ("merge", False), ("merge", True)])
 async def test_a_duplicate_the_user_may_read_but_not_change_is_a_row_error_of_the_row(
-    api: Api, tmp_path: Path
+    api: Api, tmp_path: Path, on_duplicate: str, dry_run: bool
 ) -> None:
     # Given a contact the importing user sees but may not change (someone else owns it)
     await api.query('mutation { createContact(data: {lastName: "Theirs", '
                     'email: "t@example.com"}) { id } }')
     actions = frozenset({"view", "create", "edit", "import"})
     policy = rights(Contact=ModuleRights(actions, None, frozenset({str(uuid.uuid4())})))
-    path = csv_file(tmp_path, "Last name,Email\nChanged,t@example.com\nNew,n@example.com\n")
+    path = csv_file(tmp_path, "Last name,Email,Title\nChanged,t@example.com,CEO\n"
+                              "New,n@example.com,\n")
 
-    # When a file matching it on email updates
+    # When a file matching it on email updates or merges (for real or dry)
     report = await run_import(api, "Contact", path, policy=policy, match=("email",),
-                              on_duplicate="update")
+                              on_duplicate=on_duplicate, dry_run=dry_run)
 
     # Then that row is rejected, naming no column of the file, and the other is created
-    assert (report.created, report.updated, report.rejected) == (1, 0, 1)
+    assert (report.created, report.updated, report.merged, report.rejected) == (1, 0, 0, 1)
     (problem,) = report.problems
     assert (problem.line, problem.column) == (2, None)
-    assert "may read but not change" in problem.reason
+    assert problem.reason.startswith("the Contact this row matches (CON-")
+    assert problem.reason.endswith("is one you may read but not change")
 
 
 async def test_a_users_own_export_with_a_read_only_field_imports_back_leaving_it_alone(
@@ -454,3 +458,23 @@ async def test_values_rules_map_a_picklist_cell_to_nothing_and_each_multi_pickli
                             f"{{ edges {{ node {{ {colour} {count} }} }} }} }}")
     assert [e["node"] for e in found["contacts"]["edges"]] == [
         {colour: None, count: ["One", "Two"]}, {colour: "Red", count: ["One", "Two"]}]
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+async def test_a_target_the_user_may_not_create_rejects_its_row_in_a_dry_run_too(
+    api: Api, tmp_path: Path, dry_run: bool
+) -> None:
+    # Given a user who may import contacts but not create accounts
+    policy = rights(Contact=ModuleRights(frozenset({"view", "create", "import"}), None, None),
+                    Account=ModuleRights(frozenset({"view"}), None, None))
+    path = csv_file(tmp_path, "Last name,Account\nX,Brand New Acct\nY,\n")
+
+    # When a file names a new account, allowing targets to be created
+    report = await run_import(api, "Contact", path, policy=policy, dry_run=dry_run,
+                              mapping={"references": {"account": {"create": True}}})
+
+    # Then the dry run and the real run both reject that row, saying why
+    assert (report.created, report.rejected) == (1, 1)
+    assert report.targets_created == {}
+    assert report.problems[0].reason.endswith(
+        "creating it was refused: you may not create Account records")
