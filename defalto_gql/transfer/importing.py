@@ -399,9 +399,16 @@ class Importer(BatchWrites):
             texts = {row.refs[f.name] for row in batch if f.name in row.refs}
             found = await references.resolve(self.ctx, conn, f, texts)
             self.targets.plan(self.ctx, f, found)
+            inactive = await references.inactive_users(
+                conn, {t for t in texts if not found[t]}) if f.type_key == "owner" else {}
             for row in batch:
                 text = row.refs.get(f.name)
                 if text is None:
+                    continue
+                if text in inactive:
+                    # Kept only by an update of a record this user owns (see _sort).
+                    row.data[f.name] = inactive[text]
+                    row.inactive_owner = (f.name, inactive[text])
                     continue
                 miss = references.describe_miss(self.ctx.snapshot, f, text, found[text])
                 if miss:

@@ -97,6 +97,9 @@ class Row:
     conflicts: tuple[str, ...] = ()
     # The column values validation made of the row: what a write would store.
     stored: dict[str, Any] = field(default_factory=dict)
+    # An owner cell naming a deactivated user (the field, the user's id): allowed only
+    # where the record the row updates has that owner already (so it stays).
+    inactive_owner: tuple[str, str] | None = None
 
     @property
     def ident(self) -> str:

@@ -184,6 +184,17 @@ async def _users(conn: AsyncConnection, texts: set[str]) -> dict[str, set[str]]:
     return {text: found.get(text, set()) for text in texts}
 
 
+async def inactive_users(conn: AsyncConnection, texts: set[str]) -> dict[str, str]:
+    """The deactivated users these cells name by email (as export writes owners)."""
+    if not texts:
+        return {}
+    rows = (await conn.exec_driver_sql(
+        "SELECT id::text, email FROM dg_users WHERE NOT active AND email = ANY($1)",
+        (sorted({t.lower() for t in texts}),))).all()
+    by_email = {row.email: row.id for row in rows}
+    return {text: by_email[text.lower()] for text in texts if text.lower() in by_email}
+
+
 def describe_miss(snapshot: Snapshot, f: FieldDef, text: str, ids: set[Any]) -> str | None:
     """Why ``text`` does not name exactly one target, or None when it does."""
     what = "user or group" if f.type_key == "owner" else (f.targets[0] if f.targets

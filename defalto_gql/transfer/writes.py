@@ -53,6 +53,7 @@ class BatchWrites:
                 self.report.skipped += 1
                 self._note(row)
                 continue
+            self._keep_inactive_owner(row)
             data = row.data
             if duplicate and mode == "merge" and not row.problems:
                 data, filled, conflicts = merge(module, row)
@@ -73,6 +74,22 @@ class BatchWrites:
                 continue
             (updates if duplicate else creates).append(row)
         return creates, updates
+
+    def _keep_inactive_owner(self, row: Row) -> None:
+        """An owner cell naming a deactivated user: the record's owner already, or refused.
+
+        Export writes such an owner as the user's email; an update from that file leaves
+        the owner as it is. Nothing new is given to a deactivated user.
+        """
+        if row.inactive_owner is None or row.problems:
+            return
+        name, ident = row.inactive_owner
+        f = self.module.field(name)
+        if row.current is not None and row.current.get(f.column) == ident:
+            del row.data[name]
+            return
+        row.fail(self.columns.get(name), f"{row.refs[name]!r} is a deactivated user, who "
+                                         "cannot be given records")
 
     def _validating_module(self) -> ModuleDef:
         """The module as validation should see it: with the picklist values a run may add.

@@ -203,6 +203,36 @@ async def test_a_record_the_system_user_owns_exports_an_empty_owner_that_imports
     assert owner == admin
 
 
+async def test_records_of_a_deactivated_owner_import_back_from_their_export(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a contact owned by a user who has since been deactivated
+    email = f"{unique('gone').replace(' ', '.')}@example.com"
+    user = await api.query('mutation($d: UserInput!) { createUser(data: $d) { id } }',
+                           {"d": {"email": email, "name": "Gone",
+                                  "password": "gone-password-1"}})
+    owner = user["createUser"]["id"]
+    await api.query("mutation($o: ID!) { createContact(data: {lastName: \"Kept\", "
+                    "ownerId: $o}) { id } }", {"o": owner})
+    await api.query('mutation($e: String!) { updateUser(email: $e, data: {active: false}) '
+                    "{ id } }", {"e": email})
+
+    # When its export, edited, is imported back updating it, and a new row names them
+    text = await export(api, "Contact", fields=["recordNumber", "lastName", "title",
+                                                "ownerId"])
+    edited = text.replace(f"Kept,,{email}", f"Kept,Boss,{email}")
+    edited += f",New,,{email}\r\n"
+    report = await run_import(api, "Contact", csv_file(tmp_path, edited),
+                              match=("recordNumber",), on_duplicate="update")
+
+    # Then the update goes through, the owner stays, and nothing new is given to them
+    assert (report.updated, report.created, report.rejected) == (1, 0, 1), report.problems
+    assert report.problems[0].line == 3 and "is a deactivated user" in report.problems[0].reason
+    found = await api.query("{ contacts { edges { node { title ownerId } } } }")
+    assert [e["node"] for e in found["contacts"]["edges"]] == [{"title": "Boss",
+                                                               "ownerId": owner}]
+
+
 async def test_white_space_at_the_ends_of_values_survives_export_and_import(
     api: Api, tmp_path: Path
 ) -> None:
