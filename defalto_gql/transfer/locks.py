@@ -39,8 +39,8 @@ class LockCycle(Exception):
 
     def __init__(self, module: str) -> None:
         super().__init__(module)
-        self.message = (f"another import, into {module}, is waiting for this one while it "
-                        f"holds {module}; import these rows again when it has finished")
+        self.message = (f"an import into {module} is running and waiting for this one; "
+                        "import these rows again when it has finished")
 
 
 class ImportLock:

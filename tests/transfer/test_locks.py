@@ -121,5 +121,5 @@ async def test_imports_making_targets_in_each_others_modules_do_not_wait_for_eve
     else:
         assert (report.created, report.rejected) == (1, 1)
         assert report.problems[0].line == 2
-        assert "another import, into Account, is waiting for this one" in (
+        assert "an import into Account is running and waiting for this one" in (
             report.problems[0].reason)
