@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from functools import lru_cache
 from typing import Any
 
@@ -27,8 +26,9 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from defalto_gql.access import tokens
 from defalto_gql.access.policy import AccessPolicy
-from defalto_gql.errors import DefaltoError, Unauthenticated
+from defalto_gql.errors import Unauthenticated
 from defalto_gql.runtime import Generation, Runtime
+from defalto_gql.schema.error_codes import error_code, is_unexpected
 from defalto_gql.uploads import UploadError, multipart_params
 
 # Who an unauthenticated request (one that only signs in) acts as: nobody, with no rights.
@@ -52,35 +52,9 @@ class RequestError(Exception):
         self.message, self.status = message, status
 
 
-# graphql-core's messages for variable values it cannot coerce (3.2 and 3.3 wordings).
-# Validation messages also start with "Variable '$" ("... is never used"), so the
-# prefix alone does not tell a bad value from a bad document.
-BAD_VARIABLE = re.compile(
-    r"^Variable (values are nested too deeply"
-    r"|'\$\w+' (has|got) invalid (default )?value"
-    r"|'\$\w+' of (required|non-null) type)"
-)
-
-
-def error_code(error: GraphQLError) -> dict[str, Any]:
-    original = error.original_error
-    if isinstance(original, DefaltoError):
-        return original.extensions()
-    if error.path is None:
-        # Raised before execution: the request is at fault, whatever the cause
-        # (a variable's scalar may fail with a plain ValueError).
-        if error.message.startswith("Syntax Error"):
-            return {"code": "GRAPHQL_PARSE_FAILED"}
-        if BAD_VARIABLE.match(error.message):
-            return {"code": "BAD_USER_INPUT"}
-        return {"code": "GRAPHQL_VALIDATION_FAILED"}
-    return {"code": "INTERNAL_SERVER_ERROR"}
-
-
 def format_error(error: GraphQLError) -> dict[str, Any]:
-    original = error.original_error
     found: dict[str, Any] = {"message": error.message}
-    if original is not None and not isinstance(original, (DefaltoError, GraphQLError)):
+    if is_unexpected(error):
         found["message"] = "Internal server error"
     if error.locations:
         found["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]

@@ -36,6 +36,7 @@ from defalto_gql.records.context import SYSTEM_USER_ID, RecordContext
 from defalto_gql.records.datamodel import DataModel, build_datamodel
 from defalto_gql.schema.builder import SchemaBuilder
 from defalto_gql.schema.context import RequestContext
+from defalto_gql.schema.error_codes import error_code, is_unexpected
 
 logger = logging.getLogger(__name__)
 
@@ -50,19 +51,20 @@ class DefaltoSchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         for error in errors:
-            original = error.original_error
-            # Errors before execution (no path: syntax, validation, bad variable values)
-            # and the project's own errors are the client's; the rest are bugs.
-            # Only what went wrong where, never the message: messages quote the request's
-            # values (a password sent unquoted, an email that is not one).
-            if isinstance(original, DefaltoError):
-                logger.debug("client error %s at %s (field %s)", original.code, error.path,
-                             original.field)
-            elif original is None or error.path is None:
+            # Errors before execution (no path: syntax, validation, bad variable values),
+            # the project's own errors and arguments graphql-core refuses while executing
+            # are the client's; the rest are bugs. Only what went wrong where, never the
+            # message: messages quote the request's values (a password sent unquoted, an
+            # email that is not one).
+            code = error_code(error)
+            if is_unexpected(error):
+                logger.error("unexpected error in %s", error.path, exc_info=error.original_error)
+            elif error.path is None and not isinstance(error.original_error, DefaltoError):
                 where = [(loc.line, loc.column) for loc in error.locations or ()]
                 logger.debug("request refused before execution, at %s", where)
             else:
-                logger.error("unexpected error in %s", error.path, exc_info=original)
+                logger.debug("client error %s at %s (field %s)", code["code"], error.path,
+                             code.get("field"))
 
 
 @dataclass(frozen=True)
