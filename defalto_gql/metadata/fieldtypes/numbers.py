@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
 from typing import Any
 
@@ -46,6 +47,11 @@ def parse_number_text(text: str) -> Decimal:
     if not found.is_finite():
         raise ValueError(f"{text!r} is not a number")
     return found
+
+
+def _word(text: str) -> bool:
+    """Letters only (A to Z in any case): where a currency cell puts its code."""
+    return text.isascii() and text.isalpha()
 
 
 def check_range(f: FieldDef, value: Decimal | int) -> None:
@@ -148,7 +154,9 @@ class CurrencyType(DecimalType):
     key = "currency"
     output_kind = filter_kind = "Money"
     default_precision, default_scale = 18, 2
-    code_pattern = re.compile(r"^[A-Z]{3}$")
+    # What the API takes as a currency code: three capital letters. It checks the form,
+    # not the ISO 4217 list, so a code the list lacks (ZZZ) is taken too.
+    code_pattern = re.compile(r"[A-Z]{3}")
 
     def currency_column(self, f: FieldDef) -> str:
         return f"{f.column}_currency"
@@ -172,7 +180,7 @@ class CurrencyType(DecimalType):
         if value is None:
             return {f.column: None, self.currency_column(f): None}
         amount, code = value.get("amount"), value.get("currency")
-        if not isinstance(code, str) or not self.code_pattern.match(code):
+        if not isinstance(code, str) or not self.code_pattern.fullmatch(code):
             raise ValueError("currency must be a three-letter ISO 4217 code such as EUR")
         return {f.column: DecimalType.validate(self, f, amount), self.currency_column(f): code}
 
@@ -186,12 +194,35 @@ class CurrencyType(DecimalType):
         return super().from_json(f, value)
 
     def parse_text(self, f: FieldDef, text: str) -> Any:
-        # "1200.50 EUR" or "EUR 1200.50"; a bare number takes the field's default currency.
+        """``1200.50 EUR`` or ``EUR 1200.50``, the code in any case.
+
+        A bare amount takes the field's default currency (``defaultCurrency``), and
+        USD without one.
+        """
         parts = text.split()
-        code = next((p for p in parts if self.code_pattern.match(p)), None)
-        amount = " ".join(p for p in parts if p != code)
-        code = code or f.options.get("defaultCurrency", "USD")
-        return {"amount": parse_number_text(amount), "currency": code}
+        code = None
+        if parts and _word(parts[-1]):
+            code, parts = parts[-1], parts[:-1]
+        elif parts and _word(parts[0]):
+            code, parts = parts[0], parts[1:]
+        if not parts:
+            raise ValueError(f"{text.strip()!r} has no amount")
+        if code is not None and not self.code_pattern.fullmatch(code.upper()):
+            raise ValueError(f"{code!r} is not a currency code: write the three-letter "
+                             "ISO 4217 code, such as 1200.50 EUR")
+        amount = " ".join(parts)
+        try:
+            found = parse_number_text(amount)
+        except ValueError:
+            if any(unicodedata.category(ch) == "Sc" for ch in amount):
+                raise ValueError(f"{amount!r}: a currency symbol is not read; write the "
+                                 "three-letter ISO 4217 code, such as 1200.50 EUR") from None
+            raise
+        # Not handled yet: a bare amount without a default currency should be an error,
+        # as the API needs a currency. It is read as USD until an import can name its
+        # file's currency (the Maven deals and products are bare USD amounts).
+        code = code.upper() if code else f.options.get("defaultCurrency", "USD")
+        return {"amount": found, "currency": code}
 
     def filter_clause(
         self, f: FieldDef, table: sa.Table, op: str, operand: Any
