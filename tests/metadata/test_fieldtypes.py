@@ -316,7 +316,11 @@ def field(type_key: str, **options: Any) -> FieldDef:
     ("datetime", "2024-05-01T09:30:00Z", dt.datetime(2024, 5, 1, 9, 30, tzinfo=dt.UTC)),
     ("datetime", "2024-05-01T09:30:00+02:00",
      dt.datetime(2024, 5, 1, 7, 30, tzinfo=dt.UTC)),
-    ("datetime", "2024-05-01 09:30", dt.datetime(2024, 5, 1, 9, 30, tzinfo=dt.UTC)),
+    ("datetime", "2024-05-01 09:30z", dt.datetime(2024, 5, 1, 9, 30, tzinfo=dt.UTC)),
+    ("datetime", " 01.05.2024 9:30 +02:00 ", dt.datetime(2024, 5, 1, 7, 30, tzinfo=dt.UTC)),
+    ("datetime", "20240501T093000-0130", dt.datetime(2024, 5, 1, 11, 0, tzinfo=dt.UTC)),
+    ("datetime", "2024-05-01T09:30:00.25+05", dt.datetime(2024, 5, 1, 4, 30, 0, 250000,
+                                                          tzinfo=dt.UTC)),
     ("time", "09:30", dt.time(9, 30)),
     ("time", " 23:59:59 ", dt.time(23, 59, 59)),
     ("email", "ada@example.org", "ada@example.org"),
@@ -376,6 +380,10 @@ def test_a_currency_code_with_a_line_break_is_refused_not_left_to_the_database()
     ("date", "2023-13-01"),
     ("date", "yesterday"),
     ("datetime", "2024-05-01T25:00"),
+    ("datetime", "2024-05-01 09:30"),
+    ("datetime", "2024-05-01"),
+    ("datetime", "05/01/2024 09:30Z"),
+    ("time", "09:05:00+02:00"),
     ("multipicklist", "Alpha;\nBeta"),
     ("multipicklist", 'Alpha;"Beta'),
     ("time", "25:00"),
@@ -386,6 +394,35 @@ def test_a_currency_code_with_a_line_break_is_refused_not_left_to_the_database()
 def test_parse_text_refuses(type_key: str, text: str) -> None:
     with pytest.raises(ValueError, match=r"."):
         field(type_key).type.parse_text(field(type_key), text)
+
+
+def test_a_date_and_time_without_an_offset_says_what_to_add() -> None:
+    f = field("datetime")
+    with pytest.raises(ValueError, match=r"^'31.12.2023 10:00' needs a time zone offset at "
+                                         r"its end, such as 2023-12-31 10:00\+01:00 or "
+                                         r"2023-12-31 09:00Z$"):
+        f.type.parse_text(f, "31.12.2023 10:00")
+    with pytest.raises(ValueError, match=r"^'2023-12-31' needs a time and a time zone offset"):
+        f.type.parse_text(f, "2023-12-31")
+
+
+def test_a_slashed_date_and_time_is_read_in_the_order_given_and_refused_without_one() -> None:
+    month_first, day_first = field("datetime", dayFirst=False), field("datetime", dayFirst=True)
+    assert month_first.type.parse_text(month_first, "01/02/2024 10:00Z") == \
+        dt.datetime(2024, 1, 2, 10, tzinfo=dt.UTC)
+    assert day_first.type.parse_text(day_first, "01/02/2024 10:00Z") == \
+        dt.datetime(2024, 2, 1, 10, tzinfo=dt.UTC)
+    with pytest.raises(ValueError, match="a slashed date may be day or month first"):
+        field("datetime").type.parse_text(field("datetime"), "01/02/2024 10:00Z")
+
+
+def test_a_time_of_day_with_an_offset_is_refused_not_stripped() -> None:
+    f = field("time")
+    with pytest.raises(ValueError, match=r"^'09:05:00\+02:00' has a time zone offset, which a "
+                                         r"time of day does not keep: write 09:05:00$"):
+        f.type.parse_text(f, "09:05:00+02:00")
+    with pytest.raises(ValueError, match="stored without a time zone offset"):
+        f.type.validate(f, dt.time(9, 5, tzinfo=dt.UTC))
 
 
 def test_day_first_still_refuses_impossible_dates() -> None:
