@@ -6,8 +6,10 @@ Cells are written so that our own import reads them back exactly:
 
 - references as the target's label (its name); where the target module numbers
   its records and another record you can see has the same label (ignoring case),
-  the label followed by the record number, ``Lopez (CON-1042)`` (the number alone
-  for an empty label). A person still reads the name, and the import finds that
+  or the label has the form of a record number of that module (an account named
+  ``ACC-1001``, which the import would read as that number), the label followed
+  by the record number, ``Lopez (CON-1042)`` (the number alone for an empty label).
+  A person still reads the name, and the import finds that
   very record, or rejects the cell where the number now names a record with
   another label (as in another database) rather than link the wrong one; a
   target whose label field is hidden from you as its record number alone;
@@ -43,7 +45,7 @@ from defalto_gql.records.filters import live
 from defalto_gql.records.reading import ListArgs, list_records
 from defalto_gql.transfer import csvfiles
 from defalto_gql.transfer.job_options import no_nul
-from defalto_gql.transfer.references import SYSTEM_USER_ID, points_anywhere
+from defalto_gql.transfer.references import SYSTEM_USER_ID, is_record_number, points_anywhere
 
 PAGE = 500
 # The built-in columns an export leaves out unless asked for by name.
@@ -180,14 +182,22 @@ async def _target_labels(ctx: RecordContext, conn: Any, target: str, ids: list[s
     shared = set((await conn.execute(
         sa.select(folded).where(folded.in_({t.lower() for _, t, _ in rows if t}), seen)
         .group_by(folded).having(sa.func.count() > 1))).scalars())
-    return {ident: _cited(text, num, shared) for ident, text, num in rows}
+    return {ident: _cited(text, num, shared, module.record_prefix)
+            for ident, text, num in rows}
 
 
-def _cited(label: str | None, number: str, shared: set[str]) -> str:
-    """A label another visible record shares (ignoring case) gets its record number."""
+def _cited(label: str | None, number: str, shared: set[str], prefix: str | None) -> str:
+    """The label, with the record number after it where the label alone could name another.
+
+    That is a label another visible record shares (ignoring case), and a label in
+    the form of one of the module's record numbers (``ACC-1001``), which the
+    import reads as that number.
+    """
     if not label:
         return number
-    return f"{label} ({number})" if label.lower() in shared else label
+    if label.lower() in shared or is_record_number(prefix, label):
+        return f"{label} ({number})"
+    return label
 
 
 def cell(f: FieldDef, value: Any, labels: dict[str, str]) -> str:

@@ -53,6 +53,36 @@ async def test_a_shared_label_exports_with_its_record_number_and_imports_back(
     assert await contacts_by_account(api) == before
 
 
+async def test_a_label_in_the_form_of_a_record_number_exports_with_its_own_number(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given an account named as another account's record number, and things linked to each
+    (real,) = await accounts(api, "Real Co")
+    (named,) = await accounts(api, real["recordNumber"])
+    await api.query(f"""mutation {{ createContacts(data: [
+        {{lastName: "A", accountId: "{real['id']}"}},
+        {{lastName: "B", accountId: "{named['id']}"}}]) {{ id }} }}""")
+    await api.query(f"""mutation {{ createComments(data: [{{body: "b", relatedTo: {{
+        module: "Account", id: "{named['id']}"}}}}]) {{ id }} }}""")
+    links, notes = await contacts_by_account(api), await comments(api)
+
+    # When contacts and comments are exported and imported back over themselves
+    people = await export(api, "Contact", fields=["lastName", "account"])
+    remarks = await export(api, "Comment", fields=["body", "relatedTo"])
+    first = await run_import(api, "Contact", csv_file(tmp_path, people), match=("lastName",),
+                             on_duplicate="update")
+    second = await run_import(api, "Comment", csv_file(tmp_path, remarks), match=("body",),
+                              on_duplicate="update")
+
+    # Then that label carries its own number after it, and every link holds
+    number, own = real["recordNumber"], named["recordNumber"]
+    assert "A,Real Co\r\n" in people and f"B,{number} ({own})\r\n" in people
+    assert remarks.endswith(f"b,Account: {number} ({own})\r\n")
+    assert (first.updated, first.rejected, second.updated, second.rejected) == (2, 0, 1, 0), \
+        (first.problems, second.problems)
+    assert (await contacts_by_account(api), await comments(api)) == (links, notes)
+
+
 async def test_a_cited_number_naming_a_record_of_another_label_is_a_row_error(
     api: Api, tmp_path: Path
 ) -> None:
