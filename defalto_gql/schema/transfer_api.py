@@ -171,7 +171,7 @@ class TransferMutation:
     async def startExport(self, info: strawberry.Info, module: str,
                           filter: JSON | None = None, fields: list[str] | None = None,
                           bom: bool = False) -> TransferJob:
-        from defalto_gql.transfer.exporting import check_filter, export_fields
+        from defalto_gql.transfer.exporting import check_filter, export_fields, typed_filter
 
         target = _module(info, module)
         ctx = info.context.records
@@ -184,7 +184,7 @@ class TransferMutation:
                                field="fields")
         # Checked now, so a bad filter or field fails this request, not the job.
         export_fields(ctx, target, fields)
-        await check_filter(ctx, target, filter)
+        await check_filter(ctx, target, typed_filter(info.schema, target, filter))
         options = {"filter": filter, "fields": fields, "bom": bom}
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
         return await _start(info, "export", target.name, f"{target.plural}-{stamp}.csv",

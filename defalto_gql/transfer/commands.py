@@ -328,16 +328,23 @@ def _filter(given: str | None) -> dict[str, Any] | None:
 
 def export_command(args: argparse.Namespace, settings: Settings) -> None:
     from defalto_gql.cli import database
-    from defalto_gql.transfer.exporting import check_filter, export_fields, export_text
+    from defalto_gql.transfer.exporting import (
+        check_filter,
+        export_fields,
+        export_text,
+        typed_filter,
+    )
 
     async def work(runtime: Runtime) -> int:
         policy = await acting_policy(runtime, args.as_email)
-        module = module_named(runtime.generation().model.snapshot, args.module)
-        ctx = runtime.context(runtime.generation(), policy=policy).records
-        where = _filter(args.filter)
+        generation = runtime.generation()
+        module = module_named(generation.model.snapshot, args.module)
+        ctx = runtime.context(generation, policy=policy).records
         fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
         # Checked before the first line goes out, so a bad filter or field writes nothing.
         export_fields(ctx, ctx.snapshot.module(module), fields)
+        where = typed_filter(generation.schema, ctx.snapshot.module(module),
+                             _filter(args.filter))
         await check_filter(ctx, ctx.snapshot.module(module), where)
         if args.output:
             with _replacing(args.output) as out:

@@ -24,12 +24,17 @@ Cells are written so that our own import reads them back exactly:
   the CSV way;
 - text that a spreadsheet would run as a formula gets one leading apostrophe
   (``csvfiles.protect``).
+
+The filter comes as JSON (the CLI's ``--filter``, ``startExport``'s argument) and
+goes through the list query's own ``filter`` input type (``typed_filter``), so an
+export refuses what the list query refuses, with the same message.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import enum
 import io
 import json
 from collections.abc import AsyncIterator
@@ -37,6 +42,10 @@ from decimal import Decimal
 from typing import IO, Any
 
 import sqlalchemy as sa
+import strawberry
+from graphql import GraphQLError
+from graphql.pyutils import print_path_list
+from graphql.utilities import coerce_input_value, validate_input_value
 
 from defalto_gql.errors import BadUserInput, DefaltoError, Forbidden
 from defalto_gql.metadata.model import FieldDef, ModuleDef
@@ -70,16 +79,57 @@ def export_fields(ctx: RecordContext, module: ModuleDef, names: list[str] | None
     return chosen
 
 
-async def check_filter(ctx: RecordContext, module: ModuleDef, where: Any) -> None:
-    """Run an export's filter once (one row): a filter that cannot run fails now.
+def typed_filter(schema: strawberry.Schema, module: ModuleDef, where: Any
+                 ) -> dict[str, Any] | None:
+    """A filter given as JSON, as the module's list query takes its ``filter`` argument.
 
-    Then no file is begun; the error is BadUserInput on ``filter``.
+    The list query's input type checks it and its scalars parse the values (a date
+    and time needs its offset, a decimal is exact), so an export refuses what the
+    list query refuses, with graphql-core's message; BadUserInput on ``filter``.
+    """
+    if where is None:
+        return None
+    no_nul(where, "filter")
+    # graphql-core's schema, which strawberry keeps as _schema, holds the input types.
+    query = schema._schema.query_type
+    assert query is not None
+    argument = query.fields[module.api_list].args["filter"]
+    problems: list[str] = []
+
+    def refused(error: GraphQLError, path: list[str | int]) -> None:
+        # Worded as graphql-core words a variable it refuses: "... at .metAt.gt: ..."
+        problems.append(f"filter has invalid value{print_path_list(path)}: {error.message}")
+
+    try:
+        validate_input_value(where, argument.type, refused)
+    except RecursionError:
+        problems.append("filter values are nested too deeply")
+    if problems:
+        raise BadUserInput(problems[0], field="filter")
+    found: dict[str, Any] = _plain(coerce_input_value(where, argument.type))
+    return found
+
+
+def _plain(value: Any) -> Any:
+    """Coerced input as the list query's resolver passes it on: enums by their value."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+async def check_filter(ctx: RecordContext, module: ModuleDef, where: Any) -> None:
+    """Run an export's filter (from ``typed_filter``) once, for one row, before any file.
+
+    A filter that cannot run fails with the list query's error, on ``filter``.
     """
     from sqlalchemy.exc import DBAPIError
 
-    no_nul(where, "filter")
     try:
         await list_records(ctx, module.name, ListArgs(filter=where, first=1))
+    except BadUserInput as exc:
+        raise BadUserInput(exc.message, field="filter") from None
     except DefaltoError:
         raise
     except (DBAPIError, AttributeError, TypeError, ValueError, KeyError, IndexError):

@@ -242,15 +242,19 @@ async def _import(runtime: Runtime, row: Any, folder: Path, partial: dict[str, A
 
 async def _export(runtime: Runtime, row: Any, folder: Path, partial: dict[str, Any]
                   ) -> dict[str, Any]:
-    from defalto_gql.transfer.exporting import export_text
+    from defalto_gql.transfer.exporting import export_text, typed_filter
 
     job_id = row["id"]
     options = jobs.decode(row["options"])
     policy = await _policy(runtime, row)
-    ctx = runtime.context(runtime.generation(), policy=policy).records
+    generation = runtime.generation()
+    ctx = runtime.context(generation, policy=policy).records
+    # Stored as given (JSON); read as the list query reads it, with today's fields.
+    where = typed_filter(generation.schema, ctx.snapshot.module(row["module"]),
+                         options.get("filter"))
     target = folder / "export.csv"
     with target.open("w", encoding="utf-8", newline="") as out:
-        count = await export_text(ctx, row["module"], out, where=options.get("filter"),
+        count = await export_text(ctx, row["module"], out, where=where,
                                   fields=options.get("fields"), bom=bool(options.get("bom")))
     size = await jobs.store_path(runtime.engine, job_id, "export", target)
     await jobs.mark(runtime.engine, job_id, rows_done=count, bytes_done=size,

@@ -112,6 +112,8 @@ def test_bad_rules_filters_and_encodings_are_clear_errors_not_tracebacks(
                         "--no-progress", env=env, cwd=tmp_path))
     runs.append(defalto("import", "Contact", str(source), "--batch-size", "0",
                         "--no-progress", env=env, cwd=tmp_path))
+    runs.append(defalto("export", "Contact", "--filter", '{"createdAt": {"gt": "2023-01-01"}}',
+                        env=env, cwd=tmp_path))
 
     for run in runs:
         assert run.returncode == 2, run.stderr
@@ -121,13 +123,16 @@ def test_bad_rules_filters_and_encodings_are_clear_errors_not_tracebacks(
     assert "unknown encoding 'bogus'" in runs[5].stderr
     assert "--filter is not JSON" in runs[7].stderr
     assert "--filter must be one JSON object" in runs[8].stderr
-    assert "unknown operator endsWith" in runs[9].stderr
+    # As the contacts list query refuses the same filter
+    assert "filter has invalid value at .email: Expected value of type 'StringFilter' not to " \
+        "include unknown field 'endsWith'" in runs[9].stderr
     assert "has no field 'nope'" in runs[10].stderr
     assert "'undefined' is not a text encoding" in runs[11].stderr
     assert "--filter nests too deeply" in runs[12].stderr
     assert "not 'a'" in runs[13].stderr and "not '\"'" in runs[14].stderr
     assert "say how duplicates are found" in runs[15].stderr
     assert "the batch size must be at least 1, not 0" in runs[16].stderr
+    assert "error: filter on createdAt: needs a time zone offset" in runs[17].stderr
     exported = defalto("export", "Contact", env=env, cwd=tmp_path)
     assert exported.stdout.count("\n") == 1
 

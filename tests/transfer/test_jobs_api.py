@@ -477,6 +477,43 @@ async def test_an_export_filter_on_a_date_runs(api: Api) -> None:
     assert done["rowsDone"] == 1
 
 
+@pytest.mark.parametrize("where", [
+    {"createdAt": {"gt": "2023-01-01"}},
+    {"createdAt": {"gt": "yesterday"}},
+    {"lastName": {"startsWith": 5}},
+    {"email": {"endsWith": "x"}},
+    {"email": {"is": "NOTHING"}},
+])
+async def test_an_export_filter_is_refused_as_the_list_query_refuses_it(
+    api: Api, where: dict[str, Any]
+) -> None:
+    listed = await api.errors("query($f: ContactFilter) { contacts(filter: $f) { totalCount } }",
+                              {"f": where})
+    exported = await api.errors(START_EXPORT, {"m": "Contact", "f": where, "fields": None,
+                                               "bom": False})
+
+    # The same code and words, the argument named as such rather than as a variable
+    assert exported[0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "filter"}
+    assert listed[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert exported[0]["message"] == listed[0]["message"].replace("Variable '$f'", "filter")
+
+
+async def test_an_export_job_reads_its_filter_as_the_list_query_does(api: Api) -> None:
+    # Given contacts with and without an email, and a filter of a moment and of no value
+    await api.query('mutation { createContacts(data: [{lastName: "A", email: "a@x.test"}, '
+                    '{lastName: "B"}]) { id } }')
+    where = {"createdAt": {"gt": "2000-01-01T00:00:00+01:00"}, "email": {"is": "NULL"}}
+
+    data = await api.query(START_EXPORT, {"m": "Contact", "fields": ["lastName"], "bom": False,
+                                          "f": where})
+    done = await finished(api, data["startExport"]["id"])
+
+    assert (done["status"], done["rowsDone"]) == ("finished", 1), done
+    listed = await api.query("query($f: ContactFilter) { contacts(filter: $f) { edges { "
+                             "node { lastName } } } }", {"f": where})
+    assert [e["node"]["lastName"] for e in listed["contacts"]["edges"]] == ["B"]
+
+
 async def test_job_ids_are_found_whatever_their_case_and_never_echoed_long(api: Api) -> None:
     done = await finished(api, (await started(api.client, "Last name\nA\n"))["id"])
     upper = await api.query(f'{{ transferJob(id: "{done["id"].upper()}") {{ id }} }}')
