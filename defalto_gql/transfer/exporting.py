@@ -68,6 +68,10 @@ def export_fields(ctx: RecordContext, module: ModuleDef, names: list[str] | None
     if not names:
         return [f for f in module.fields
                 if f.name not in hidden and f.name not in SKIPPED_BUILTINS]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise BadUserInput(f"fields names each field once, not {', '.join(twice)} twice",
+                           field="fields")
     chosen = []
     for name in names:
         f = module.fields_by_name.get(name)

@@ -112,6 +112,8 @@ def test_bad_rules_filters_and_encodings_are_clear_errors_not_tracebacks(
                         "--no-progress", env=env, cwd=tmp_path))
     runs.append(defalto("import", "Contact", str(source), "--batch-size", "0",
                         "--no-progress", env=env, cwd=tmp_path))
+    runs.append(defalto("export", "Contact", "--fields", "lastName,email,lastName", env=env,
+                        cwd=tmp_path))
     runs.append(defalto("export", "Contact", "--filter", '{"createdAt": {"gt": "2023-01-01"}}',
                         env=env, cwd=tmp_path))
 
@@ -132,7 +134,8 @@ def test_bad_rules_filters_and_encodings_are_clear_errors_not_tracebacks(
     assert "not 'a'" in runs[13].stderr and "not '\"'" in runs[14].stderr
     assert "say how duplicates are found" in runs[15].stderr
     assert "the batch size must be at least 1, not 0" in runs[16].stderr
-    assert "error: filter on createdAt: needs a time zone offset" in runs[17].stderr
+    assert "error: fields names each field once, not lastName twice" in runs[17].stderr
+    assert "error: filter on createdAt: needs a time zone offset" in runs[18].stderr
     exported = defalto("export", "Contact", env=env, cwd=tmp_path)
     assert exported.stdout.count("\n") == 1
 
