@@ -3,11 +3,12 @@
 Reading streams: a file is decoded as it is read (UTF-8 with or without a
 byte-order mark unless another encoding is declared; UTF-16 or UTF-32 when its
 byte-order mark says so), the delimiter is sniffed
-from the header line unless given, and every record comes with the physical
-line it starts on, so reports can point at it even when quoted cells hold
-line breaks. ``CsvTable.check`` reads the whole file once without keeping
-anything, so an import finds problems with the file as a whole (bytes of
-another encoding, a broken CSV structure) before it writes a row.
+from the header line unless given (or named by Excel's ``sep=;`` first line),
+and every record comes with the physical line it starts on, so reports can
+point at it even when quoted cells hold line breaks. ``CsvTable.check`` reads
+the whole file once without keeping anything, so an import finds problems
+with the file as a whole (bytes of another encoding, a quote never closed)
+before it writes a row.
 
 Cells that a spreadsheet would run as a formula are protected on export with
 one leading apostrophe; ``unprotect`` removes exactly that apostrophe on
@@ -35,6 +36,8 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 # field can hold reaches validation, which rejects the row naming the column; a
 # longer one is a file error. The reader holds one record, so this bounds memory.
 FIELD_LIMIT = 16 * 2**20
+# Excel's first line naming the delimiter, "sep=;": one character, nothing else.
+_SEP_HINT = re.compile(r"sep=([^\r\n])(?:\r\n|\r|\n)?")
 
 
 class CsvFileError(ValueError):
@@ -175,8 +178,8 @@ class CsvTable:
         it with nothing written. Memory stays flat: one record at a time.
         """
         with _decoding(self.path.open("rb"), self.encoding) as text:
-            first = _first_line(text, self.path, self.encoding)
-            _, rows, _ = _records(first, text, self.delimiter, self.path, self.encoding)
+            first, delimiter, skipped = _begin(text, self.path, self.encoding, self.delimiter)
+            _, rows, _ = _records(first, text, delimiter, self.path, self.encoding, skipped)
             for _ in rows:
                 pass
 
@@ -207,9 +210,8 @@ def open_table(path: Path, encoding: str | None = None, delimiter: str | None = 
     counter = _CountingReader(path.open("rb"))
     text = _decoding(io.BufferedReader(counter), encoding)
     try:
-        first = _first_line(text, path, encoding)
-        chosen = delimiter or sniff_delimiter(first)
-        header, rows, lines = _records(first, text, chosen, path, encoding)
+        first, chosen, skipped = _begin(text, path, encoding, delimiter)
+        header, rows, lines = _records(first, text, chosen, path, encoding, skipped)
     except BaseException:
         text.close()
         raise
@@ -232,7 +234,30 @@ def _decoding(raw: io.BufferedReader, encoding: str | None) -> io.TextIOWrapper:
     return io.TextIOWrapper(raw, encoding=codec_name(encoding), newline="")
 
 
-def _first_line(text: io.TextIOWrapper, path: Path, encoding: str | None) -> str:
+def _begin(text: io.TextIOWrapper, path: Path, encoding: str | None, delimiter: str | None
+           ) -> tuple[str, str, int]:
+    """The header line, the delimiter, and how many lines came before the header.
+
+    Excel may start a file with ``sep=;``, naming its delimiter: then the header
+    is the next line, and a delimiter given otherwise must be the same one.
+    """
+    first = _first_line(text, path, encoding)
+    hint = _SEP_HINT.fullmatch(first)
+    if hint is None:
+        return first, delimiter or sniff_delimiter(first), 0
+    named = hint[1]
+    if not usable_delimiter(named):
+        raise CsvFileError(f"line 1 names the delimiter {named!r} ({first.strip()}), which "
+                           "cannot be one: a tab or one punctuation character such as , ; |")
+    if delimiter is not None and delimiter != named:
+        raise CsvFileError(f"line 1 names the delimiter {named!r} ({first.strip()}), but "
+                           f"{delimiter!r} was given: give {named!r}, or none")
+    return _first_line(text, path, encoding, skipped=1), named, 1
+
+
+def _first_line(text: io.TextIOWrapper, path: Path, encoding: str | None, skipped: int = 0
+                ) -> str:
+    """The header line, after ``skipped`` lines (a ``sep=`` line); blank lines are an error."""
     try:
         first = text.readline()
     except UnicodeError:
@@ -246,10 +271,13 @@ def _first_line(text: io.TextIOWrapper, path: Path, encoding: str | None) -> str
     except UnicodeError:
         raise _decode_error(path, encoding) from None
     if not line:
-        raise CsvFileError("the file is empty: the first line must name the columns")
-    lines = "line 1 is blank" if blank == 1 else f"lines 1 to {blank} are blank"
-    raise CsvFileError(f"{lines}: the header naming the columns must be the first line "
-                       f"(it seems to be line {blank + 1}; remove the blank lines above it)")
+        raise CsvFileError("the file is empty: the first line must name the columns" if
+                           not skipped else "the file names no columns after its sep= line")
+    start, end = skipped + 1, skipped + blank
+    lines = f"line {start} is blank" if blank == 1 else f"lines {start} to {end} are blank"
+    where = "the first line" if not skipped else f"line {start}, after the sep= line"
+    raise CsvFileError(f"{lines}: the header naming the columns must be {where} "
+                       f"(it seems to be line {end + 1}; remove the blank lines above it)")
 
 
 def _blank(line: str) -> bool:
@@ -258,12 +286,16 @@ def _blank(line: str) -> bool:
 
 
 def _records(first: str, rest: io.TextIOWrapper, delimiter: str, path: Path,
-             encoding: str | None
+             encoding: str | None, skipped: int = 0
              ) -> tuple[list[str], Iterator[tuple[int, list[str]]], _Lines]:
-    """The header, the records after it with the line each starts on, and the lines."""
+    """The header, the records after it with the line each starts on, and the lines.
+
+    ``skipped`` lines came before the header (a ``sep=`` line): every line number
+    reported counts them, so it is the file's own.
+    """
     # Process-wide, but only ever raised: see FIELD_LIMIT.
     csv.field_size_limit(FIELD_LIMIT)
-    lines = _Lines(first, rest)
+    lines = _Lines(first, rest, skipped)
     reader = csv.reader(iter(lines), delimiter=delimiter)
     cells = _record(reader, lines, path, encoding)
     if cells is None:
@@ -284,11 +316,14 @@ class _Lines:
     reader still returns after the lines ran out was inside quotes at the end of
     the file: a quote opened and never closed. (The csv module would return the
     rest of the file as that record's last cell, silently.)
+
+    ``skipped`` lines came before the first (a ``sep=`` line).
     """
 
-    def __init__(self, first: str, rest: io.TextIOWrapper) -> None:
+    def __init__(self, first: str, rest: io.TextIOWrapper, skipped: int = 0) -> None:
         self.first = first
         self.rest = rest
+        self.skipped = skipped
         self.done = False
         # Records whose cells are all empty, counted by _numbered.
         self.blank = 0
@@ -301,7 +336,10 @@ class _Lines:
 
 
 def _unclosed(line_num: int, cell: str) -> CsvFileError:
-    """The error for a quote never closed; ``cell`` holds the text from it to the end."""
+    """The error for a quote never closed; ``cell`` holds the text from it to the end.
+
+    ``line_num`` counts the file's lines (a ``sep=`` line included) and the extra one.
+    """
     text = cell[:-1]
     # Line ends in the file: the lines read, less the extra one, less an unended last line.
     ends = line_num - 1 - (0 if text.endswith(("\n", "\r")) else 1)
@@ -320,9 +358,9 @@ def _record(reader: Any, lines: _Lines, path: Path, encoding: str | None
     except UnicodeError:
         raise _decode_error(path, encoding) from None
     except csv.Error as exc:
-        raise _csv_error(reader.line_num, exc) from None
+        raise _csv_error(reader.line_num + lines.skipped, exc) from None
     if lines.done:
-        raise _unclosed(reader.line_num, cells[-1])
+        raise _unclosed(reader.line_num + lines.skipped, cells[-1])
     return cells
 
 
@@ -337,7 +375,7 @@ def _numbered(reader: Any, lines: _Lines, path: Path, encoding: str | None
         # An empty line (often at the end of a file) is no record; a row of empty
         # cells is one, counted as blank rather than imported.
         if cells and any(cell.strip() for cell in cells):
-            yield start, cells
+            yield start + lines.skipped, cells
         elif cells:
             lines.blank += 1
 
