@@ -10,6 +10,11 @@ the whole file once without keeping anything, so an import finds problems
 with the file as a whole (bytes of another encoding, a quote never closed)
 before it writes a row.
 
+A record whose quotes are malformed (``"a"b"``: text after a closing quote) is
+one the csv module would silently read as something else (``ab"``); it comes
+as ``Malformed`` cells, which say why (``fault``), so its row is rejected and
+the others are read.
+
 Cells that a spreadsheet would run as a formula are protected on export with
 one leading apostrophe; ``unprotect`` removes exactly that apostrophe on
 import (see ``protect`` for the rule).
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import re
 from collections.abc import Iterator
@@ -42,6 +48,25 @@ _SEP_HINT = re.compile(r"sep=([^\r\n])(?:\r\n|\r|\n)?")
 
 class CsvFileError(ValueError):
     """The file as a whole cannot be read: wrong encoding, no header, unknown delimiter."""
+
+
+class Malformed(list[str]):
+    """The cells of a record whose quotes are malformed, as the csv module read them.
+
+    ``cell`` is the index of the first malformed cell; ``reason`` says what is wrong.
+    """
+
+    def __init__(self, cells: list[str], cell: int, reason: str) -> None:
+        super().__init__(cells)
+        self.cell = cell
+        self.reason = reason
+
+
+def fault(cells: list[str], header: list[str]) -> tuple[str | None, str] | None:
+    """Why a record cannot be read as written, with the column at fault; None if it can."""
+    if not isinstance(cells, Malformed):
+        return None
+    return (header[cells.cell] if cells.cell < len(header) else None), cells.reason
 
 
 def _guarded(text: str) -> bool:
@@ -295,11 +320,14 @@ def _records(first: str, rest: io.TextIOWrapper, delimiter: str, path: Path,
     """
     # Process-wide, but only ever raised: see FIELD_LIMIT.
     csv.field_size_limit(FIELD_LIMIT)
-    lines = _Lines(first, rest, skipped)
+    lines = _Lines(first, rest, delimiter, skipped)
     reader = csv.reader(iter(lines), delimiter=delimiter)
     cells = _record(reader, lines, path, encoding)
     if cells is None:
         raise CsvFileError("the file is empty: the first line must name the columns")
+    if isinstance(cells, Malformed):
+        raise CsvFileError(f"line {skipped + 1}, the header: column {cells.cell + 1}: "
+                           f"{cells.reason}")
     # A header protected like any cell (a rejects file's) reads as the name it protects.
     header = [unprotect(cell.strip()) for cell in cells]
     for index, name in enumerate(header, 1):
@@ -317,22 +345,38 @@ class _Lines:
     the file: a quote opened and never closed. (The csv module would return the
     rest of the file as that record's last cell, silently.)
 
-    ``skipped`` lines came before the first (a ``sep=`` line).
+    The lines of the record being read are kept (``taken``), so its quotes can be
+    checked as written (``malformed``). ``skipped`` lines came before the first.
     """
 
-    def __init__(self, first: str, rest: io.TextIOWrapper, skipped: int = 0) -> None:
+    def __init__(self, first: str, rest: io.TextIOWrapper, delimiter: str, skipped: int = 0
+                 ) -> None:
         self.first = first
         self.rest = rest
+        self.delimiter = delimiter
         self.skipped = skipped
         self.done = False
+        self.taken: list[str] = []
         # Records whose cells are all empty, counted by _numbered.
         self.blank = 0
 
     def __iter__(self) -> Iterator[str]:
+        for line in self._all():
+            self.taken.append(line)
+            yield line
+        self.done = True
+
+    def _all(self) -> Iterator[str]:
         yield self.first
         yield from self.rest
         yield "\n"
-        self.done = True
+
+    def malformed(self, cells: list[str]) -> list[str]:
+        """The record just read, as ``Malformed`` cells when its quotes are malformed."""
+        if not any('"' in line for line in self.taken):
+            return cells
+        found = _quote_fault("".join(self.taken), self.delimiter)
+        return cells if found is None else Malformed(cells, *found)
 
 
 def _unclosed(line_num: int, cell: str) -> CsvFileError:
@@ -351,6 +395,7 @@ def _unclosed(line_num: int, cell: str) -> CsvFileError:
 def _record(reader: Any, lines: _Lines, path: Path, encoding: str | None
             ) -> list[str] | None:
     """The next record's cells (None at the end), with file errors at their true line."""
+    lines.taken = []
     try:
         cells: list[str] = next(reader)
     except StopIteration:
@@ -361,7 +406,7 @@ def _record(reader: Any, lines: _Lines, path: Path, encoding: str | None
         raise _csv_error(reader.line_num + lines.skipped, exc) from None
     if lines.done:
         raise _unclosed(reader.line_num + lines.skipped, cells[-1])
-    return cells
+    return lines.malformed(cells)
 
 
 def _numbered(reader: Any, lines: _Lines, path: Path, encoding: str | None
@@ -378,6 +423,42 @@ def _numbered(reader: Any, lines: _Lines, path: Path, encoding: str | None
             yield start + lines.skipped, cells
         elif cells:
             lines.blank += 1
+
+
+@functools.cache
+def _cell_patterns(delimiter: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A quoted cell (spaces may follow its closing quote) and a cell not quoted."""
+    spaces = re.escape(" \t".replace(delimiter, ""))
+    stop = re.escape(delimiter)
+    quoted = re.compile(rf'"(?:[^"]|"")*"[{spaces}]*')
+    # Not quoted: no quote after leading spaces, which would look quoted and is not.
+    bare = re.compile(rf'(?! *")[^{stop}\r\n]*')
+    return quoted, bare
+
+
+def _quote_fault(record: str, delimiter: str) -> tuple[int, str] | None:
+    """The first cell of a record (its text as written) whose quotes are malformed, and why.
+
+    The csv module reads such a cell as something else, silently: ``"a"b"`` as
+    ``ab"``, and `` "a,b"`` (a quote after spaces) as two cells `` "a`` and ``b"``.
+    A quote inside a cell that does not start with one (``12" pipe``) is text.
+    """
+    quoted, bare = _cell_patterns(delimiter)
+    # The line end that closes the record is no part of its last cell.
+    end = len(record) - next((len(e) for e in ("\r\n", "\r", "\n") if record.endswith(e)), 0)
+    position, index = 0, 0
+    while True:
+        found = quoted.match(record, position, end) or bare.match(record, position, end)
+        if found is None:
+            return index, ("spaces stand before the quote that opens the cell: a quoted "
+                           "cell starts with its quote, right after the delimiter")
+        position = found.end()
+        if position == end:
+            return None
+        if record[position] != delimiter:
+            return index, ('text follows the quote that closes the cell: inside a quoted '
+                           'cell a quote is written twice ("")')
+        position, index = position + 1, index + 1
 
 
 def _csv_error(line: int, exc: csv.Error) -> CsvFileError:

@@ -146,6 +146,11 @@ class UserImporter:
     def _parse(self, line: int, cells: list[str], header: list[str], plan: list[str | None]
                ) -> UserRow:
         row = UserRow(line, cells, self.columns)
+        malformed = csvfiles.fault(cells, header)
+        if malformed is not None:
+            # Its cells are not what the file says: nothing of the row is read.
+            row.fail(*malformed)
+            return row
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
             row.fail(None, f"has {len(cells)} cells but the header names {len(header)} "
                            "columns (an unquoted delimiter in a value?)")
