@@ -207,6 +207,10 @@ class Importer(BatchWrites):
 
     def _parse(self, line: int, cells: list[str]) -> Row:
         row = Row(line, cells)
+        malformed = csvfiles.fault(cells, self.header)
+        if malformed is not None:
+            # Its cells are not what the file says: the row is rejected, whatever else.
+            row.fail(*malformed)
         if len(cells) > len(self.header) and any(c.strip() for c in cells[len(self.header):]):
             row.fail(None, f"has {len(cells)} cells but the header names {len(self.header)} "
                            "columns (an unquoted delimiter in a value?)")

@@ -43,6 +43,23 @@ def test_text_after_a_closing_quote_marks_only_its_record(tmp_path: Path) -> Non
                     (5, ["AC7", "ok"], None)]
 
 
+@pytest.mark.parametrize("dry_run", [False, True])
+async def test_a_row_with_a_malformed_quote_is_rejected_and_the_others_imported(
+    api: Api, tmp_path: Path, dry_run: bool
+) -> None:
+    path = csv_file(tmp_path, 'Last name,Company\nAC5,"x\ny"\nAC6,"a"b"\nAC7,ok\n')
+
+    report = await run_import(api, "Lead", path, dry_run=dry_run)
+
+    assert (report.created, report.rejected) == (2, 1)
+    assert [(p.line, p.column, p.reason) for p in report.problems] == [
+        (4, "Company", CLOSED_EARLY)]
+    if not dry_run:
+        found = await api.query("{ leads { edges { node { lastName company } } } }")
+        assert sorted((e["node"]["lastName"], e["node"]["company"])
+                      for e in found["leads"]["edges"]) == [("AC5", "x\ny"), ("AC7", "ok")]
+
+
 @pytest.mark.parametrize(("text", "cells"), [
     ('Smith,12" pipe,w\n', ["Smith", '12" pipe', "w"]),
     ('"He said ""hi""",2,\n', ['He said "hi"', "2", ""]),
