@@ -32,7 +32,7 @@ from typing import Any
 from defalto_gql.access.policy import AccessPolicy
 from defalto_gql.metadata.fieldtypes.base import unstorable
 from defalto_gql.metadata.fieldtypes.choice import spelled
-from defalto_gql.metadata.fieldtypes.temporal import parse_date_text
+from defalto_gql.metadata.fieldtypes.temporal import parse_date_text, parse_datetime_text
 from defalto_gql.metadata.model import FieldDef
 from defalto_gql.records.context import RecordContext
 from defalto_gql.records.validation import input_name
@@ -276,6 +276,8 @@ class Importer(BatchWrites):
             row.refs[f.name] = text
         elif f.type_key == "date":
             row.data[f.name] = parse_date_text(text, self.options.day_first)
+        elif f.type_key == "datetime":
+            row.data[f.name] = parse_datetime_text(text, self.options.day_first)
         else:
             row.data[f.name] = f.type.parse_text(f, text)
 
