@@ -41,7 +41,13 @@ from defalto_gql.transfer import csvfiles, references
 from defalto_gql.transfer.detection import Detector
 from defalto_gql.transfer.duplicates import find_existing, match_fields, match_key
 from defalto_gql.transfer.locks import module_lock
-from defalto_gql.transfer.mapping import MappingError, check_kinds, plan_columns, plan_joins
+from defalto_gql.transfer.mapping import (
+    MappingError,
+    check_kinds,
+    plan_columns,
+    plan_joins,
+    read_as,
+)
 from defalto_gql.transfer.merging import DryRecords, read_current
 from defalto_gql.transfer.options import ON_DUPLICATE, ImportOptions, Row
 from defalto_gql.transfer.picklists import (
@@ -397,7 +403,8 @@ class Importer(BatchWrites):
         await self.runtime.refresh()
         self.ctx = self._context()
         self.module = self.ctx.snapshot.module(self.module.name)
-        self.plan = [None if f is None else self.module.field(f.name) for f in self.plan]
+        self.plan = [None if f is None else read_as(self.module.field(f.name),
+                                                     self.options.mapping) for f in self.plan]
         self.match = [self.module.field(f.name) for f in self.match]
 
     async def _resolve(self, conn: Any, batch: list[Row]) -> None:

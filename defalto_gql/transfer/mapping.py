@@ -10,7 +10,8 @@ A mapping file is JSON, saved and reused between imports::
       "join": {"mailingStreet": {"columns": ["street_number", "address_1"],
                                  "separator": " "}},
       "detect": {"fields": ["firstName", "lastName"], "block": ["birthday"],
-                 "threshold": 0.8}
+                 "threshold": 0.8},
+      "currencies": {"amount": "USD"}
     }
 
 - ``columns``: a header to a field name (or its label); ``null`` ignores the
@@ -26,10 +27,14 @@ A mapping file is JSON, saved and reused between imports::
   else.
 - ``detect``: duplicate detection by similarity (``transfer/detection.py``):
   the fields compared, the blocking fields and the threshold.
+- ``currencies``: per currency field, the currency of the amounts its column
+  gives without a code (``1054``); a cell with its code keeps it. Without a rule
+  such a cell takes the field's default currency, or is a row error.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -74,6 +79,7 @@ class Mapping:
     detect: tuple[str, ...] = ()
     detect_block: tuple[str, ...] = ()
     detect_threshold: float | None = None
+    currencies: dict[str, str] = field(default_factory=dict)
 
     def extends(self, name: str) -> bool:
         return self.extend is True or (not isinstance(self.extend, bool) and name in self.extend)
@@ -99,11 +105,13 @@ class Mapping:
             detect=_names(detect.get("fields", []), "detect.fields"),
             detect_block=_names(detect.get("block", []), "detect.block"),
             detect_threshold=_threshold(detect.get("threshold")),
+            currencies=_currency_rules(data.get("currencies", {})),
         )
 
 
 # The keys a mapping file may have, and the shapes their values take.
-RULE_KEYS = ("columns", "values", "references", "extendPicklists", "join", "detect")
+RULE_KEYS = ("columns", "values", "references", "extendPicklists", "join", "detect",
+             "currencies")
 DETECT_SHAPE = '{"fields": [...], "block": [...], "threshold": 0.8}'
 JOIN_SHAPE = '{"columns": [...], "separator": " "}'
 
@@ -177,6 +185,17 @@ def _join_rules(given: Any) -> dict[str, tuple[tuple[str, ...], str]]:
     return joins
 
 
+def _currency_rules(given: Any) -> dict[str, str]:
+    """The ``currencies`` section: per currency field, the code of its bare amounts."""
+    found = {}
+    for name, code in _object(given, "currencies", '{"field": "EUR"}').items():
+        if not isinstance(code, str) or not re.fullmatch(r"[A-Z]{3}", code):
+            raise MappingError(f"currencies.{name} must be a three-letter ISO 4217 code "
+                               f"such as \"EUR\", not {_shown(code)}")
+        found[name] = code
+    return found
+
+
 def _threshold(given: Any) -> float | None:
     if given is None:
         return None
@@ -245,12 +264,25 @@ def plan_columns(module: ModuleDef, header: list[str], mapping: Mapping,
             plan.append(f)
         else:
             plan.append(known.get(normalise(column)))
+    plan = [None if f is None else read_as(f, mapping) for f in plan]
     taken = [f.name for f in plan if f is not None]
     taken += [f.name for f, _, _ in plan_joins(module, header, mapping)]
     twice = sorted({n for n in taken if taken.count(n) > 1})
     if twice:
         raise MappingError(f"several columns fill the same field: {twice}; map one to null")
     return plan
+
+
+def read_as(f: FieldDef, mapping: Mapping) -> FieldDef:
+    """The field as this file's cells are read: with the mapping's currency for bare amounts.
+
+    Only the cell parser reads ``defaultCurrency``; every other setting is the field's.
+    An importer that reloads its fields (after a picklist grew) reads them through here.
+    """
+    if f.name not in mapping.currencies:
+        return f
+    return dataclasses.replace(f, options={**f.options,
+                                           "defaultCurrency": mapping.currencies[f.name]})
 
 
 def _lookups(module: ModuleDef, match: tuple[str, ...]) -> dict[str, FieldDef]:
@@ -288,13 +320,14 @@ def _shown(value: Any) -> str:
 
 
 def check_kinds(module: ModuleDef, mapping: Mapping) -> None:
-    """The fields ``references`` and ``extendPicklists`` name: by name, and of the right kind.
+    """The fields ``references``, ``extendPicklists`` and ``currencies`` name: of the right kind.
 
     They are looked up by name as rows are read, so a label or a field of another
     type would make the rule do nothing, silently.
     """
     kinds: list[tuple[str, frozenset[str], tuple[str, ...], str]] = [
-        ("references", mapping.create_references, ("reference",), "a reference")]
+        ("references", mapping.create_references, ("reference",), "a reference"),
+        ("currencies", frozenset(mapping.currencies), ("currency",), "a currency")]
     if not isinstance(mapping.extend, bool):
         kinds.append(("extendPicklists", mapping.extend, ("picklist", "multipicklist"),
                       "a picklist"))

@@ -351,6 +351,13 @@ def test_a_bare_amount_takes_the_default_currency() -> None:
     assert f.type.parse_text(f, "5") == {"amount": Decimal("5"), "currency": "CHF"}
 
 
+def test_a_bare_amount_without_a_default_currency_says_what_it_needs() -> None:
+    f = field("currency")
+    with pytest.raises(ValueError, match=r"^'1,234.56' needs a currency code, such as "
+                                         r"1,234.56 EUR$"):
+        f.type.parse_text(f, " 1,234.56 ")
+
+
 def test_a_currency_code_with_a_line_break_is_refused_not_left_to_the_database() -> None:
     # "EUR\n" has the form of a code up to its line break; the column holds three characters
     f = field("currency")
@@ -371,6 +378,7 @@ def test_a_currency_code_with_a_line_break_is_refused_not_left_to_the_database()
     ("decimal", "Infinity"),
     ("decimal", ""),
     ("currency", "EUR"),
+    ("currency", "99"),
     ("currency", "99 euro"),
     ("currency", "$99"),
     ("boolean", "maybe"),

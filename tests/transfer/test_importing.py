@@ -192,7 +192,7 @@ async def test_quoted_cells_hold_delimiters_and_line_breaks_and_lines_stay_right
 async def test_dates_numbers_and_their_errors(api: Api, tmp_path: Path) -> None:
     # Given dates day first, a dotted date, an impossible date and numbers with separators
     path = csv_file(tmp_path, "Account name,Employees,Annual revenue\n"
-                              'A," 1,200",1200.50\n'
+                              'A," 1,200",1200.50 USD\n'
                               "B,1.234,5\n"
                               'C,12,"1,234.5 EUR"\n')
     contacts = csv_file(tmp_path, "Last name,Birthday\nX,31/12/1990\nY,31.12.1991\nZ,30/02/1990\n")

@@ -128,12 +128,13 @@ async def test_without_the_product_rule_the_misspelt_product_rows_are_reported(a
     maven = realdata()
     await run_import(api, "Product", maven / "products.csv",
                      mapping={"columns": {"series": None, "product": "name",
-                                          "sales_price": "unitPrice"}})
+                                          "sales_price": "unitPrice"},
+                              "currencies": {"unitPrice": "USD"}})
     rules = Mapping.load(MAPPINGS / "maven-deals.json")
     # Agents are not imported here either: the owner column is left out.
     mapping = {"columns": {**rules.columns, "sales_agent": None},
                "values": {"stage": rules.values["stage"]},
-               "extendPicklists": ["stage"]}
+               "extendPicklists": ["stage"], "currencies": rules.currencies}
     pipeline = read(maven / "sales_pipeline.csv")
 
     report = await run_import(api, "Deal", maven / "sales_pipeline.csv", mapping=mapping,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from defalto_gql.transfer.mapping import MappingError
 from tests.conftest import Api
 from tests.transfer.conftest import csv_file, run_import, unique
 
@@ -59,6 +60,50 @@ async def test_a_currency_code_is_read_in_any_case_and_a_symbol_is_refused(
     ]
     assert await revenues(api) == {"A": {"amount": "1234.56", "currency": "EUR"},
                                    "B": {"amount": "99.00", "currency": "USD"}}
+
+
+async def test_an_amount_without_a_currency_is_a_row_error(api: Api, tmp_path: Path) -> None:
+    path = csv_file(tmp_path, "Account name,Annual revenue\nA,1234.56\nB,1234.56 EUR\n")
+
+    report = await run_import(api, "Account", path)
+
+    assert (report.created, report.rejected) == (1, 1)
+    assert [(p.line, p.column, p.reason) for p in report.problems] == [
+        (2, "Annual revenue", "'1234.56' needs a currency code, such as 1234.56 EUR")]
+
+
+@pytest.mark.parametrize("extend", [False, True])
+async def test_the_mapping_names_the_currency_of_bare_amounts(
+    api: Api, tmp_path: Path, extend: bool
+) -> None:
+    # Given bare amounts in several batches, and (extend) a picklist growing on the way,
+    # after which the importer reloads its fields
+    path = csv_file(tmp_path, "Account name,Annual revenue,Industry\nA,1054,\nB,20 EUR,Own\n"
+                              "C,7,\n")
+    mapping = {"currencies": {"annualRevenue": "USD"},
+               "extendPicklists": ["industry"] if extend else []}
+
+    report = await run_import(api, "Account", path, batch_size=1, mapping=mapping)
+
+    assert (report.created, report.rejected) == (3 if extend else 2, 0 if extend else 1)
+    found = await revenues(api)
+    assert found["A"] == {"amount": "1054.00", "currency": "USD"}
+    assert found.get("C") == {"amount": "7.00", "currency": "USD"}
+
+
+@pytest.mark.parametrize(("rules", "message"), [
+    ({"currencies": {"annualRevenue": "usd"}}, "currencies.annualRevenue must be a "
+                                               "three-letter ISO 4217 code"),
+    ({"currencies": {"employees": "USD"}}, "currencies: employees is not a currency field"),
+    ({"currencies": {"Annual revenue": "USD"}}, "currencies: Account has no field named"),
+])
+async def test_a_currency_rule_names_a_currency_field_and_a_code(
+    api: Api, tmp_path: Path, rules: dict[str, object], message: str
+) -> None:
+    path = csv_file(tmp_path, "Account name,Annual revenue\nA,1054\n")
+
+    with pytest.raises(MappingError, match=message):
+        await run_import(api, "Account", path, mapping=rules)
 
 
 @pytest.mark.parametrize("code", ["ZZZ", "EU", "EURO", "E1R"])

@@ -196,8 +196,9 @@ class CurrencyType(DecimalType):
     def parse_text(self, f: FieldDef, text: str) -> Any:
         """``1200.50 EUR`` or ``EUR 1200.50``, the code in any case.
 
-        A bare amount takes the field's default currency (``defaultCurrency``), and
-        USD without one.
+        A bare amount takes the field's default currency (``defaultCurrency``), or
+        the one the import's mapping names for the field (``currencies``, given to
+        this parser as the default); without one it is an error: none is guessed.
         """
         parts = text.split()
         code = None
@@ -218,10 +219,9 @@ class CurrencyType(DecimalType):
                 raise ValueError(f"{amount!r}: a currency symbol is not read; write the "
                                  "three-letter ISO 4217 code, such as 1200.50 EUR") from None
             raise
-        # Not handled yet: a bare amount without a default currency should be an error,
-        # as the API needs a currency. It is read as USD until an import can name its
-        # file's currency (the Maven deals and products are bare USD amounts).
-        code = code.upper() if code else f.options.get("defaultCurrency", "USD")
+        code = code.upper() if code else f.options.get("defaultCurrency")
+        if not code:
+            raise ValueError(f"{amount!r} needs a currency code, such as {amount} EUR")
         return {"amount": found, "currency": code}
 
     def filter_clause(
