@@ -24,8 +24,12 @@ if TYPE_CHECKING:
 
 
 def match_fields(module: ModuleDef, names: tuple[str, ...], plan: list[FieldDef | None],
-                 verb: str = "match on") -> list[FieldDef]:
-    """The fields named (by name or label); each must be imported and one column."""
+                 verb: str = "match on", read_only: frozenset[str] = frozenset()
+                 ) -> list[FieldDef]:
+    """The fields named (by name or label); each must be imported and one column.
+
+    ``read_only`` names the fields whose columns were left out as read-only for the user.
+    """
     found = []
     by_name = {normalise(f.name): f for f in module.fields}
     by_name.update({normalise(f.label): f for f in module.fields if normalise(f.label)
@@ -37,6 +41,11 @@ def match_fields(module: ModuleDef, names: tuple[str, ...], plan: list[FieldDef 
             raise MappingError(f"cannot {verb} {name!r}: {module.name} has no such field")
         if len(f.type.column_names(f)) != 1 or f.type_key in ("multipicklist", "json"):
             raise MappingError(f"cannot {verb} {f.name}: its values are not single values")
+        if f.name not in mapped and f.name in read_only:
+            other = (" (the record number is read for matching: match on recordNumber)"
+                     if module.record_prefix else "")
+            raise MappingError(f"cannot {verb} {f.name}: it is read-only for you, so its "
+                               f"column is left out{other}")
         if f.name not in mapped:
             raise MappingError(f"cannot {verb} {f.name}: no column of the file fills it")
         found.append(f)

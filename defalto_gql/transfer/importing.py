@@ -179,12 +179,13 @@ class Importer(BatchWrites):
         filled = [*self.plan, *(f for f, _, _ in self.joins)]
         self.mapped_required = frozenset(f.name for f in filled
                                          if f is not None and f.required and f.writable)
-        self.match = match_fields(self.module, self.options.match, filled)
+        left_out = frozenset(rights.read_only)
+        self.match = match_fields(self.module, self.options.match, filled, read_only=left_out)
         detect, block, threshold = self.options.detection()
         if detect:
             self.detector = Detector(
-                self.module, match_fields(self.module, detect, filled, "compare"),
-                match_fields(self.module, block, filled, "block on"), threshold,
+                self.module, match_fields(self.module, detect, filled, "compare", left_out),
+                match_fields(self.module, block, filled, "block on", left_out), threshold,
                 self.options.dry_run)
 
     async def _stream(self, table: csvfiles.CsvTable, rejects: RejectsWriter | None,

@@ -407,6 +407,11 @@ async def test_a_users_own_export_with_a_read_only_field_imports_back_leaving_it
     with pytest.raises(Forbidden, match="title is read-only"):
         await run_import(api, "Contact", changed, policy=policy, match=("email",),
                          on_duplicate="update", mapping={"columns": {"Title": "title"}})
+    # and matching on it says why it cannot, and what can be matched on instead
+    with pytest.raises(MappingError, match=r"cannot match on title: it is read-only for you, "
+                                           r"so its column is left out \(the record number"):
+        await run_import(api, "Contact", changed, policy=policy, match=("title",),
+                         on_duplicate="update")
 
 
 async def test_an_update_holding_the_records_values_already_writes_nothing(
