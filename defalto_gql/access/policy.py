@@ -86,6 +86,12 @@ class AccessPolicy:
             return sa.false()
         return _owned_by(table, rights.write_owners)
 
+    def may_change_owned_by(self, module: str, owner: str) -> bool:
+        """Whether a record of ``module`` with this owner passes ``write_filter``."""
+        rights = self.rights(module)
+        return "view" in rights.actions and (rights.write_owners is None
+                                             or owner in rights.write_owners)
+
     def hidden(self, module: str) -> frozenset[str]:
         if self.is_admin:
             return frozenset()

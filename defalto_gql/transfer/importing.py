@@ -315,10 +315,17 @@ class Importer(BatchWrites):
                     self._one_merge_each(pending)
             ready = [row for row in pending if not row.waits]
             creates, updates = self._sort(ready)
-            # A value a unique field has already fails its row, not the batch; before
-            # targets and picklist values, which only rows about to be written make.
-            await self.uniques.refuse(self.ctx, self.module, [*creates, *updates],
-                                      self.columns)
+            # Rows that cannot be written fail before anything is made for them (targets,
+            # picklist values) and before their unique values count as taken: updates of
+            # records the user may not change, then targets the user may not create.
+            await self._refuse_unchangeable(updates)
+            self.targets.refuse_uncreatable(self.ctx, _unfailed([*creates, *updates]),
+                                            self.columns)
+            creates, updates = _unfailed(creates), _unfailed(updates)
+            # A value a unique field has already fails its row, not the batch; the
+            # earlier row of the file keeps it.
+            await self.uniques.refuse(self.ctx, self.module, sorted(
+                [*creates, *updates], key=lambda row: row.line), self.columns)
             creates, updates = _unfailed(creates), _unfailed(updates)
             await self.targets.make(self.ctx, [*creates, *updates], self.columns)
             creates, updates = _unfailed(creates), _unfailed(updates)
@@ -359,6 +366,7 @@ class Importer(BatchWrites):
         """A dry run keeps what it would have written, for the rows after these."""
         if self.detector:
             self.detector.remember(creates)
+        self.uniques.remember(self.module, [*creates, *updates])
         for row in creates:
             if row.key is not None:
                 self.dry_keys[row.key] = row.ident
@@ -410,9 +418,10 @@ class Importer(BatchWrites):
 
     async def _resolve(self, conn: Any, batch: list[Row]) -> None:
         for f in {self.module.field(name) for row in batch for name in row.refs}:
-            texts = {row.refs[f.name] for row in batch if f.name in row.refs}
+            order = list(dict.fromkeys(row.refs[f.name] for row in batch if f.name in row.refs))
+            texts = set(order)
             found = await references.resolve(self.ctx, conn, f, texts)
-            self.targets.plan(self.ctx, f, found)
+            self.targets.plan(self.ctx, f, found, order)
             inactive = await references.inactive_users(
                 conn, {t for t in texts if not found[t]}) if f.type_key == "owner" else {}
             for row in batch:

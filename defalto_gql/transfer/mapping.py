@@ -189,10 +189,11 @@ def _currency_rules(given: Any) -> dict[str, str]:
     """The ``currencies`` section: per currency field, the code of its bare amounts."""
     found = {}
     for name, code in _object(given, "currencies", '{"field": "EUR"}').items():
-        if not isinstance(code, str) or not re.fullmatch(r"[A-Z]{3}", code):
+        if not isinstance(code, str) or not re.fullmatch(r"[A-Za-z]{3}", code):
             raise MappingError(f"currencies.{name} must be a three-letter ISO 4217 code "
                                f"such as \"EUR\", not {_shown(code)}")
-        found[name] = code
+        # In any case, as currency cells are read
+        found[name] = code.upper()
     return found
 
 

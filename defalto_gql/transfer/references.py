@@ -195,16 +195,24 @@ async def inactive_users(conn: AsyncConnection, texts: set[str]) -> dict[str, st
     return {text: by_email[text.lower()] for text in texts if text.lower() in by_email}
 
 
+def _cut(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def describe_miss(snapshot: Snapshot, f: FieldDef, text: str, ids: set[Any]) -> str | None:
-    """Why ``text`` does not name exactly one target, or None when it does."""
+    """Why ``text`` does not name exactly one target, or None when it does.
+
+    A long cell is cut short, so the reason's end (why no target was made) stays in it.
+    """
     what = "user or group" if f.type_key == "owner" else (f.targets[0] if f.targets
                                                           else "record")
     if points_anywhere(f):
         target = aim(snapshot, f, text)
         if target is None:
-            return (f"{text!r} names no module: write the module and the record, as "
+            return (f"{_cut(text)!r} names no module: write the module and the record, as "
                     "'Account: Acme', or a record number, as 'ACC-1042'")
         what, text = target[0].name, target[1]
+    text = _cut(text)
     if not ids:
         by = "email or name" if f.type_key == "owner" else "name or record number"
         return f"no {what} has the {by} {text!r}"

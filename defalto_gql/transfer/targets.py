@@ -60,14 +60,18 @@ class TargetMaker:
         self.made.clear()
         self.refused.clear()
 
-    def plan(self, ctx: RecordContext, f: FieldDef, found: dict[str, set[Any]]) -> None:
-        """Give the missing targets of ``f`` that may be created a stand-in id in ``found``."""
+    def plan(self, ctx: RecordContext, f: FieldDef, found: dict[str, set[Any]],
+             order: list[str]) -> None:
+        """Give the missing targets of ``f`` that may be created a stand-in id in ``found``.
+
+        ``order`` holds the cells as the file gives them: the first spelling names a target.
+        """
         if f.name not in self.creatable or f.type_key != "reference":
             return
         target = ctx.snapshot.module(f.targets[0])
         # A cell in the form of a record number names a record; it never creates one.
-        missing = sorted(text for text, ids in found.items() if not ids
-                         and not references.cites_record(target.record_prefix, text))
+        missing = [text for text in order if not found[text]
+                   and not references.cites_record(target.record_prefix, text)]
         if not missing:
             return
         # Cells differing only in case name one new target, spelled as the first.
@@ -90,14 +94,7 @@ class TargetMaker:
 
         A target that cannot be created rejects the rows naming it, as a miss does.
         """
-        needed: dict[str, list[str]] = defaultdict(list)
-        for row in rows:
-            for value in row.data.values():
-                if isinstance(value, str) and value in self.unmade and value not in self.made:
-                    f, _ = self.unmade[value]
-                    if value not in needed[f.targets[0]]:
-                        needed[f.targets[0]].append(value)
-        for target, wanted in needed.items():
+        for target, wanted in self._needed(rows).items():
             # A dry run refuses what the real run would refuse, for the same reason.
             stand_ins = self._creatable(ctx, ctx.snapshot.module(target), wanted)
             if not stand_ins:
@@ -117,6 +114,40 @@ class TargetMaker:
                     self.refused.update(dict.fromkeys(stand_ins, cycle.message))
         for row in rows:
             self._fill(ctx, row, columns)
+
+    def refuse_uncreatable(self, ctx: RecordContext, rows: list[Row], columns: dict[str, str]
+                           ) -> None:
+        """Reject now the rows naming a target the user may not create or that is invalid.
+
+        Before the rows' unique values are counted, so a row that cannot be written
+        keeps no value from a later row; ``make`` creates the targets of the others.
+        """
+        for target, wanted in self._needed(rows).items():
+            self._creatable(ctx, ctx.snapshot.module(target), wanted)
+        for row in rows:
+            for name, value in row.data.items():
+                if isinstance(value, str) and value in self.refused:
+                    row.fail(columns[name], self._miss(ctx, row, name, value))
+
+    def _needed(self, rows: list[Row]) -> dict[str, list[str]]:
+        """The stand-ins these rows name that are not made yet, by target module."""
+        needed: dict[str, list[str]] = defaultdict(list)
+        for row in rows:
+            for value in row.data.values():
+                if isinstance(value, str) and value in self.unmade and value not in self.made:
+                    f, _ = self.unmade[value]
+                    if value not in needed[f.targets[0]]:
+                        needed[f.targets[0]].append(value)
+        return needed
+
+    def _miss(self, ctx: RecordContext, row: Row, name: str, stand_in: str) -> str:
+        """Why the row's cell names no record: none has the name, and none was made."""
+        f, _ = self.unmade[stand_in]
+        miss = references.describe_miss(ctx.snapshot, f, row.refs.get(name, ""),
+                                        set()) or "no such record"
+        if stand_in in self.refused:
+            miss += f", and creating it was refused: {self.refused[stand_in]}"
+        return miss
 
     def _creatable(self, ctx: RecordContext, target: ModuleDef, stand_ins: list[str]
                    ) -> list[str]:
@@ -150,12 +181,7 @@ class TargetMaker:
             if not isinstance(value, str) or value not in self.unmade:
                 continue
             if value not in self.made:
-                f, _ = self.unmade[value]
-                miss = references.describe_miss(ctx.snapshot, f, row.refs.get(name, ""),
-                                                set()) or "no such record"
-                if value in self.refused:
-                    miss += f", and creating it was refused: {self.refused[value]}"
-                row.fail(columns[name], miss)
+                row.fail(columns[name], self._miss(ctx, row, name, value))
                 continue
             row.data[name] = self.made[value]
             if row.fill is not None and name in row.fill:

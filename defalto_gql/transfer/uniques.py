@@ -4,9 +4,10 @@ A unique field (``unique`` in its definition) is backed by a unique index over
 the live records. One clashing row would fail the whole batch's statement, so
 the rows about to be written are checked first: against the live records
 (visible or not: the index sees them all, and the row names only its own value)
-and against the other rows of the batch. A dry run writes nothing, so it also
-remembers the values it would have written; that memory grows with the file,
-for the unique fields only.
+and against the other rows of the batch, in the file's order (the earlier row
+keeps the value). A dry run writes nothing, so it also remembers the values of
+the rows it would have written; that memory grows with the file, for the unique
+fields only.
 """
 
 from __future__ import annotations
@@ -61,8 +62,16 @@ class UniqueValues:
                                  f"{shown}; {f.label} is unique")
             else:
                 here[value] = row.line
-        if self.dry_run:
-            seen.update(here)
+
+    def remember(self, module: ModuleDef, rows: list[Row]) -> None:
+        """A dry run: the values of the rows it would have written, for the rows after."""
+        for f in module.fields:
+            if f.unique:
+                seen = self.written.setdefault(f.name, {})
+                for row in rows:
+                    value = _value(f, row)
+                    if value is not None:
+                        seen.setdefault(value, row.line)
 
 
 def _value(f: FieldDef, row: Row) -> tuple[Any, ...] | None:

@@ -15,7 +15,7 @@ from defalto_gql.metadata.model import FieldDef, ModuleDef
 from defalto_gql.records import writing
 from defalto_gql.records.context import RecordContext
 from defalto_gql.records.validation import column_values
-from defalto_gql.transfer.merging import merge
+from defalto_gql.transfer.merging import DryRecords, merge
 from defalto_gql.transfer.options import ImportOptions, Row
 from defalto_gql.transfer.reports import DuplicateNote, DuplicatesWriter, ImportReport
 from defalto_gql.transfer.uniques import UniqueValues
@@ -37,6 +37,7 @@ class BatchWrites:
     notes: DuplicatesWriter | None
     match: list[FieldDef]
     uniques: UniqueValues
+    dry: DryRecords
     # Required fields a column of the file fills: an empty cell there is a missing
     # value, never the field's default.
     mapped_required: frozenset[str]
@@ -124,10 +125,7 @@ class BatchWrites:
             await self._create(creates)
         else:
             self._created(creates)
-        await self._refuse_unchangeable([row for row in updates if self._changes(row)])
         for row in updates:
-            if row.problems:
-                continue
             data = row.fill if merging and row.fill is not None else row.data
             if not merging and _holds_already(row):
                 self.report.updated += 1
@@ -157,21 +155,29 @@ class BatchWrites:
             return bool(row.fill if row.fill is not None else row.data)
         return bool(row.data) and not _holds_already(row)
 
-    async def _refuse_unchangeable(self, rows: list[Row]) -> None:
+    async def _refuse_unchangeable(self, updates: list[Row]) -> None:
         """Reject the rows that would change a record the user may read but not change.
 
-        Checked before writing, so that a dry run reports what the real run does.
-        Records a dry run would have created are not in the database: they pass.
+        Checked before anything is made for them (targets, picklist values) and before
+        writing, so that a dry run reports what the real run does. A record a dry run
+        would have created is judged by the owner its row would have given it.
         """
+        rows = [row for row in updates if self._changes(row)]
         table = self.ctx.tables.of(self.module.name)
         writable = self.ctx.rights.write_filter(self.module.name, table)
-        ids = {row.existing for row in rows if row.existing is not None}
-        if writable is None or not ids:
+        if writable is None or not rows:
             return
-        async with self.ctx.engine.connect() as conn:
-            found = await conn.execute(sa.select(sa.cast(table.c.id, sa.Text), writable)
-                                       .where(table.c.id.in_(ids)))
-            refused = {ident for ident, allowed in found if not allowed}
+        rights, made = self.ctx.rights, self.dry.made
+        refused = {row.existing for row in rows if row.existing in made
+                   and not rights.may_change_owned_by(
+                       self.module.name, made[row.existing].get("owner_id") or rights.user_id)}
+        ids = {row.existing for row in rows if row.existing is not None
+               and row.existing not in made}
+        if ids:
+            async with self.ctx.engine.connect() as conn:
+                found = await conn.execute(sa.select(sa.cast(table.c.id, sa.Text), writable)
+                                           .where(table.c.id.in_(ids)))
+                refused.update(ident for ident, allowed in found if not allowed)
         for row in rows:
             if row.existing in refused:
                 which = f" ({row.number})" if row.number else ""

@@ -13,7 +13,8 @@ import pytest
 from defalto_gql.access.policy import AccessPolicy, ModuleRights
 from defalto_gql.errors import Forbidden
 from defalto_gql.transfer.mapping import Mapping, MappingError
-from tests.conftest import Api
+from defalto_gql.transfer.references import SYSTEM_USER_ID
+from tests.conftest import ADMIN_EMAIL, Api
 from tests.transfer.conftest import csv_file, run_import, unique
 from tests.transfer.test_exporting import export
 
@@ -483,3 +484,101 @@ async def test_a_target_the_user_may_not_create_rejects_its_row_in_a_dry_run_too
     assert report.targets_created == {}
     assert report.problems[0].reason.endswith(
         "creating it was refused: you may not create Account records")
+
+
+async def badge_field(api: Api) -> tuple[str, str]:
+    """A new unique text field on Contact: its label and name."""
+    label = unique("Badge")
+    made = await api.query("""mutation($label: String!) { createField(module: "Contact",
+        data: {label: $label, type: "text", unique: true}) { name } }""", {"label": label})
+    return label, made["createField"]["name"]
+
+
+async def admin_id(api: Api) -> str:
+    async with api.engine.connect() as conn:
+        found: str = (await conn.exec_driver_sql(
+            "SELECT id::text FROM dg_users WHERE email = $1", (ADMIN_EMAIL,))).scalar_one()
+    return found
+
+
+async def own_records_only(api: Api) -> AccessPolicy:
+    """A user (the administrator's account, without its rights) who changes only their own."""
+    me = await admin_id(api)
+    actions = frozenset({"view", "create", "edit", "import"})
+    return AccessPolicy(user_id=me, is_admin=False, modules={
+        "Contact": ModuleRights(actions, None, frozenset({me})),
+        "Account": ModuleRights(frozenset({"view"}), None, None)})
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+async def test_a_dry_run_judges_updates_of_records_it_would_create_by_their_owner(
+    api: Api, tmp_path: Path, dry_run: bool
+) -> None:
+    # Given a user who may change only their own contacts, and another user
+    policy = await own_records_only(api)
+    other = f"{unique('other').replace(' ', '.')}@example.com"
+    await api.query('mutation($d: UserInput!) { createUser(data: $d) { id } }',
+                    {"d": {"email": other, "name": "Other", "password": "other-password-1"}})
+    # and a file creating two contacts (one given to the other user), then updating both
+    path = csv_file(tmp_path, "Email,Last name,Title,Owner\nmine@x.test,Mine,A,\n"
+                              f"theirs@x.test,Theirs,A,{other}\nmine@x.test,Mine,B,\n"
+                              "theirs@x.test,Theirs,B,\n")
+
+    report = await run_import(api, "Contact", path, policy=policy, match=("email",),
+                              on_duplicate="update", dry_run=dry_run)
+
+    # Then a dry run reports what the real run does: their contact is not the user's to change
+    assert (report.created, report.updated, report.rejected) == (2, 1, 1), report.problems
+    assert report.problems[0].line == 5
+    assert report.problems[0].reason.endswith("is one you may read but not change")
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+async def test_a_row_that_cannot_be_written_leaves_its_unique_value_and_makes_no_target(
+    api: Api, tmp_path: Path, dry_run: bool
+) -> None:
+    # Given a unique badge, a user who may not create accounts, and a contact they may
+    # not change
+    label, _ = await badge_field(api)
+    policy = await own_records_only(api)
+    await api.query('mutation { createContact(data: {lastName: "Theirs", '
+                    'email: "t@x.test"}) { id } }')
+    table = api.runtime.generation().model.tables.of("Contact")
+    async with api.engine.begin() as conn:
+        await conn.execute(table.update().values(owner_id=SYSTEM_USER_ID))
+    # and rows that cannot be written, holding badges later rows hold too
+    path = csv_file(tmp_path, f"Email,Last name,{label},Account\n"
+                              "n1@x.test,N1,B-1,Brand New Co\nn2@x.test,N2,B-1,\n"
+                              "t@x.test,Theirs,B-2,Another New Co\nn3@x.test,N3,B-2,\n")
+
+    report = await run_import(api, "Contact", path, policy=policy, match=("email",),
+                              on_duplicate="update", dry_run=dry_run,
+                              mapping={"references": {"account": {"create": True}}})
+
+    # Then the later rows keep the badges, and no account is made for a refused row
+    assert (report.created, report.rejected) == (2, 2), report.problems
+    assert [p.line for p in report.problems] == [2, 4]
+    assert "creating it was refused: you may not create Account" in report.problems[0].reason
+    assert report.targets_created == {}
+    found = await api.query("{ accounts { totalCount } }")
+    assert found["accounts"]["totalCount"] == 0
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+async def test_of_two_rows_with_one_unique_value_the_earlier_keeps_it(
+    api: Api, tmp_path: Path, dry_run: bool
+) -> None:
+    # Given a contact with a badge, and a file updating it to a new badge, then creating
+    # another contact with that badge
+    label, name = await badge_field(api)
+    await api.query(f'mutation {{ createContact(data: {{lastName: "W1", email: "w1@x.test", '
+                    f'{name}: "K0"}}) {{ id }} }}')
+    path = csv_file(tmp_path, f"Email,Last name,{label}\nw1@x.test,W1,K1\nw2@x.test,W2,K1\n")
+
+    report = await run_import(api, "Contact", path, match=("email",), on_duplicate="update",
+                              dry_run=dry_run)
+
+    # Then the update keeps it and the later create is the row refused
+    assert (report.updated, report.created, report.rejected) == (1, 0, 1), report.problems
+    assert report.problems[0].line == 3
+    assert f"line 2 of this file has the same {label} 'K1'" in report.problems[0].reason

@@ -80,7 +80,8 @@ async def test_the_mapping_names_the_currency_of_bare_amounts(
     # after which the importer reloads its fields
     path = csv_file(tmp_path, "Account name,Annual revenue,Industry\nA,1054,\nB,20 EUR,Own\n"
                               "C,7,\n")
-    mapping = {"currencies": {"annualRevenue": "USD"},
+    # (the rule's code in any case, as cells are read)
+    mapping = {"currencies": {"annualRevenue": "usd"},
                "extendPicklists": ["industry"] if extend else []}
 
     report = await run_import(api, "Account", path, batch_size=1, mapping=mapping)
@@ -92,7 +93,7 @@ async def test_the_mapping_names_the_currency_of_bare_amounts(
 
 
 @pytest.mark.parametrize(("rules", "message"), [
-    ({"currencies": {"annualRevenue": "usd"}}, "currencies.annualRevenue must be a "
+    ({"currencies": {"annualRevenue": "usd1"}}, "currencies.annualRevenue must be a "
                                                "three-letter ISO 4217 code"),
     ({"currencies": {"employees": "USD"}}, "currencies: employees is not a currency field"),
     ({"currencies": {"Annual revenue": "USD"}}, "currencies: Account has no field named"),
