@@ -166,7 +166,8 @@ def import_command(args: argparse.Namespace, settings: Settings) -> None:
             detect=_names(args.detect), detect_block=_names(args.detect_block),
             detect_threshold=args.detect_threshold, duplicates=args.duplicates,
         )
-        importer = Importer(runtime, module, options, policy)
+        importer = Importer(runtime, module, options, policy,
+                            reload=lambda: acting_policy(runtime, args.as_email))
         report = await _run_with_progress(importer, args.file, not args.no_progress)
         return _finish(args, report)
 

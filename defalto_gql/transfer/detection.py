@@ -24,6 +24,7 @@ does not.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
@@ -113,6 +114,12 @@ class Detector:
         rows = [r for r in batch if not r.problems and r.existing is None]
         values = {id(r): self._columns(r) for r in rows}
         found = await self._read(ctx, conn, list(values.values()))
+        # Comparing a batch with many candidates takes long: in a thread, so the event
+        # loop (the server's requests, the job worker's heartbeat) goes on meanwhile.
+        await asyncio.to_thread(self._compare, rows, values, found)
+
+    def _compare(self, rows: list[Row], values: dict[int, dict[str, Any]],
+                 found: list[Candidate]) -> None:
         index: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
         for candidate in found:
             for key in self._keys(candidate.texts):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +72,14 @@ class Importer(BatchWrites):
     """One import run of one file into one module, as one user."""
 
     def __init__(self, runtime: Runtime, module: str, options: ImportOptions,
-                 policy: AccessPolicy | None = None) -> None:
+                 policy: AccessPolicy | None = None,
+                 reload: Callable[[], Awaitable[AccessPolicy]] | None = None) -> None:
         self.runtime = runtime
         self.options = options
         self.policy = policy
+        # The user's rights as they are now: read again once the lock is held, since
+        # an administrator may have changed them while the import waited for it.
+        self.reload = reload
         self.ctx = self._context()
         self.module = self.ctx.snapshot.module(module)
         self.report = ImportReport(self.module.name, options.dry_run)
@@ -123,6 +127,11 @@ class Importer(BatchWrites):
                 await self._import_rows(table, progress)
             else:
                 async with module_lock(self.ctx.engine, self.module.name) as lock:
+                    if self.reload is not None:
+                        self.policy = await self.reload()
+                        self.ctx = self._context()
+                        self.module = self.ctx.snapshot.module(self.module.name)
+                        self._prepare(table)
                     self.targets.lock = lock
                     await self._import_rows(table, progress)
         r = self.report
@@ -151,6 +160,9 @@ class Importer(BatchWrites):
     def _check_plan(self) -> None:
         check_kinds(self.module, self.options.mapping)
         self.columns: dict[str, str] = {}
+        # Made afresh when the plan is checked again under the lock.
+        self.report.ignored_columns, self.report.read_only_columns = [], []
+        self.report.mapped_columns = {}
         rights = self.ctx.rights.rights(self.module.name)
         for index, (column, f) in enumerate(zip(self.header, self.plan, strict=True)):
             if f is None:

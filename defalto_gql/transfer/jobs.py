@@ -150,7 +150,7 @@ async def fail_interrupted(engine: AsyncEngine) -> int:
     A job is running as long as a live worker (a recent heartbeat) holds its queue job.
     """
     async with engine.begin() as conn:
-        result = await conn.exec_driver_sql(
+        failed = [ident for (ident,) in await conn.exec_driver_sql(
             "UPDATE dg_transfer_jobs AS t SET status = 'failed', finished_at = now(), "
             "error = 'interrupted: the worker running it stopped; rows already written stay; "
             "start it again with a match rule to skip them' "
@@ -158,8 +158,12 @@ async def fail_interrupted(engine: AsyncEngine) -> int:
             " SELECT 1 FROM procrastinate_jobs AS p JOIN procrastinate_workers AS w"
             " ON w.id = p.worker_id WHERE p.status = 'doing'"
             " AND p.args ->> 'job_id' = t.id::text"
-            f" AND w.last_heartbeat > now() - interval '{STALLED}')")
-        return int(result.rowcount or 0)
+            f" AND w.last_heartbeat > now() - interval '{STALLED}') RETURNING t.id")]
+        # Their uploads go, as a finished job's do; a new job needs the file again.
+        await conn.exec_driver_sql(
+            "DELETE FROM dg_transfer_files WHERE kind = 'upload' AND job_id = ANY($1)",
+            (failed,))
+        return len(failed)
 
 
 def now() -> dt.datetime:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from procrastinate import App, JobContext, PsycopgConnector
 from sqlalchemy.engine import make_url
 
+from defalto_gql.access.policy import AccessPolicy
 from defalto_gql.errors import DefaltoError
 from defalto_gql.transfer import jobs
 from defalto_gql.transfer.csvfiles import CsvFileError
@@ -147,8 +148,9 @@ async def _run(runtime: Runtime, job_id: str, body: Any) -> None:
         with tempfile.TemporaryDirectory(prefix="defalto-job-") as folder:
             report = await body(runtime, row, Path(folder), partial)
         await _forget_upload(runtime, job_id)
+        # (error cleared: a worker that lost its heartbeat may have been taken for dead)
         await jobs.mark(runtime.engine, job_id, status="finished", finished_at=jobs.now(),
-                        report=report)
+                        report=report, error=None)
         return
     except (DefaltoError, MappingError, CsvFileError, UnicodeError, OSError) as exc:
         message = getattr(exc, "message", None) or str(exc)
@@ -174,7 +176,7 @@ async def _forget_upload(runtime: Runtime, job_id: str) -> None:
             "DELETE FROM dg_transfer_files WHERE job_id = $1 AND kind = 'upload'", (job_id,))
 
 
-async def _policy(runtime: Runtime, row: Any) -> Any:
+async def _policy(runtime: Runtime, row: Any) -> AccessPolicy:
     async with runtime.engine.connect() as conn:
         active = (await conn.exec_driver_sql(
             "SELECT active FROM dg_users WHERE id::text = $1", (row["user_id"],))).scalar()
@@ -220,7 +222,7 @@ async def _import(runtime: Runtime, row: Any, folder: Path, partial: dict[str, A
     else:
         importer = Importer(runtime, row["module"], await import_options(
             runtime.engine, row["module"], given, rejects=rejects, duplicates=duplicates),
-            policy)
+            policy, reload=lambda: _policy(runtime, row))
     progress = _Progress(runtime, job_id)
     follower = asyncio.create_task(progress.follow())
     try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -142,3 +144,23 @@ async def test_rejected_rows_are_reported_in_file_order_also_after_waiting(
 
     assert [p.line for p in report.problems] == [2, 3, 4]
     assert report.rejected == 3
+
+
+async def test_rows_are_compared_off_the_event_loop(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Comparing a batch with many candidates takes long; the server's requests and the
+    # job worker's heartbeat must go on meanwhile, so it runs in another thread
+    from defalto_gql.transfer.detection import Detector
+
+    threads: list[int] = []
+    compare = Detector._compare
+
+    def recorded(self: Detector, *args: Any) -> None:
+        threads.append(threading.get_ident())
+        compare(self, *args)
+
+    monkeypatch.setattr(Detector, "_compare", recorded)
+    await run_import(api, "Contact", csv_file(tmp_path, TYPOS), detect=DETECT)
+
+    assert threads and threading.get_ident() not in threads

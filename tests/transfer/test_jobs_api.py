@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from defalto_gql.transfer.locks import module_lock
 from tests.conftest import Api, sign_in
 
 JOB = ("id kind module status fileName rowsDone bytesDone bytesTotal error fileUrl rejectsUrl "
@@ -658,6 +659,9 @@ async def test_a_running_worker_fails_the_jobs_a_worker_that_stopped_later_left_
     async with api.engine.begin() as conn:
         await conn.exec_driver_sql("UPDATE dg_transfer_jobs SET status = 'running', "
                                    "finished_at = NULL WHERE id::text = $1", (done["id"],))
+        # (with its upload still stored, as a killed worker leaves it)
+        await conn.exec_driver_sql("INSERT INTO dg_transfer_files (job_id, kind, seq, chunk) "
+                                   "VALUES ($1, 'upload', 0, 'x')", (done["id"],))
 
     # When the watch has had a round or two
     try:
@@ -665,9 +669,14 @@ async def test_a_running_worker_fails_the_jobs_a_worker_that_stopped_later_left_
     finally:
         watch.cancel()
 
-    # Then the job says it was interrupted, without another worker starting
+    # Then the job says it was interrupted, without another worker starting, and its
+    # upload is gone
     assert found["status"] == "failed"
     assert "interrupted" in found["error"]
+    async with api.engine.connect() as conn:
+        left = await conn.exec_driver_sql(
+            "SELECT count(*) FROM dg_transfer_files WHERE job_id = $1", (done["id"],))
+        assert left.scalar() == 0
 
 
 @pytest.mark.parametrize("job_id", ["ab\u0000", "not-a-uuid", str(uuid.uuid4())])
@@ -776,3 +785,26 @@ async def test_files_named_in_any_script_download_under_their_name(api: Api, nam
     assert disposition.isascii()
     assert f"filename*=UTF-8''{quote('rejects-' + name, safe='')}" in disposition
     assert 'filename="rejects-' in disposition
+
+
+async def test_rights_taken_away_while_a_job_waits_for_the_lock_fail_it(api: Api) -> None:
+    # Given a user who may import contacts, and another import holding Contact's lock
+    user = await _user_with(api, {"Contact": ["view", "create", "import"]})
+    listed = await api.query("{ profiles { name } }")
+    (profile,) = [p["name"] for p in listed["profiles"] if p["name"].startswith("Jobs profile")]
+    async with module_lock(api.engine, "Contact"):
+        # When their job starts and waits, and an administrator takes the import right away
+        job = await started(user.client, "Last name\nWaited\n")
+        for _ in range(100):
+            found = await api.query(f'{{ transferJob(id: "{job["id"]}") {{ status }} }}')
+            if found["transferJob"]["status"] == "running":
+                break
+            await asyncio.sleep(0.05)
+        await api.query("mutation($p: String!) { setModuleRights(profile: $p, "
+                        'module: "Contact", actions: ["view", "create"]) }', {"p": profile})
+
+    # Then, once it has the lock, the job fails for want of the right and writes nothing
+    done = await finished(api, job["id"])
+    assert done["status"] == "failed"
+    assert "may not import Contact" in done["error"]
+    assert await contacts(api) == []
