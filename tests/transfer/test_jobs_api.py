@@ -343,6 +343,12 @@ async def test_a_bad_export_filter_or_field_fails_the_request(
 
 async def _user_with(api: Api, rights: dict[str, list[str]]) -> Api:
     """A new user whose only profile grants ``rights``, signed in on a client of their own."""
+    user, _ = await _user_and_profile(api, rights)
+    return user
+
+
+async def _user_and_profile(api: Api, rights: dict[str, list[str]]) -> tuple[Api, str]:
+    """As ``_user_with``, and the name of the user's profile."""
     suffix = uuid.uuid4().hex[:6]
     role, profile = f"Jobs role {suffix}", f"Jobs profile {suffix}"
     await api.query("mutation($r: String!, $p: String!) { createRole(name: $r) "
@@ -359,7 +365,7 @@ async def _user_with(api: Api, rights: dict[str, list[str]]) -> Api:
                            "role": role}})
     client = httpx.AsyncClient(transport=api.client._transport, base_url="http://test")
     client.headers["Authorization"] = f"Bearer {await sign_in(client, email, password)}"
-    return Api(client, api.runtime)
+    return Api(client, api.runtime), profile
 
 
 async def test_users_import_through_the_api_for_administrators_only(api: Api) -> None:
@@ -789,9 +795,7 @@ async def test_files_named_in_any_script_download_under_their_name(api: Api, nam
 
 async def test_rights_taken_away_while_a_job_waits_for_the_lock_fail_it(api: Api) -> None:
     # Given a user who may import contacts, and another import holding Contact's lock
-    user = await _user_with(api, {"Contact": ["view", "create", "import"]})
-    listed = await api.query("{ profiles { name } }")
-    (profile,) = [p["name"] for p in listed["profiles"] if p["name"].startswith("Jobs profile")]
+    user, profile = await _user_and_profile(api, {"Contact": ["view", "create", "import"]})
     async with module_lock(api.engine, "Contact"):
         # When their job starts and waits, and an administrator takes the import right away
         job = await started(user.client, "Last name\nWaited\n")
