@@ -96,7 +96,7 @@ class TransferQuery:
         from defalto_gql.transfer import saved_mappings
 
         rights = info.context.records.rights
-        if module:
+        if module is not None:
             names = [_named(_target(info, module))]
         else:
             names = [m for m in info.context.records.snapshot.modules

@@ -99,12 +99,16 @@ def check_user_rules(rules: Any) -> dict[str, Any]:
 def _check_common(given: dict[str, Any], check_mapping: Any) -> None:
     """What every import's options must satisfy: storable text, one mapping, a readable file."""
     for key, value in given.items():
-        no_nul(value, "rules" if key == "mapping" else key)
+        no_nul(value, key)
     if given.get("mapping") is not None and given.get("mappingName") is not None:
         raise BadUserInput("give mapping rules or a saved mapping's name, not both",
                            field="mapping")
     if given.get("mapping") is not None:
-        check_mapping(given["mapping"])
+        try:
+            check_mapping(given["mapping"])
+        except BadUserInput as exc:
+            # Here the rules are the options' mapping (saveImportMapping calls them rules).
+            raise BadUserInput(exc.message, field="mapping") from None
     encoding = given.get("encoding")
     if encoding is not None and not _encoding_ok(encoding):
         raise BadUserInput(f"unknown encoding {encoding[:40]!r}; for example {ENCODINGS}",

@@ -232,8 +232,9 @@ async def test_bad_mapping_rules_are_refused_with_the_rules_field(
     ({"detect": ["lastName"], "detectThreshold": 1.5}, "detectThreshold"),
     ({"detect": ["nope"]}, "detect"),
     ({"detectBlock": ["birthday"]}, "detectBlock"),
-    ({"onDuplicate": "merge", "mapping": {"join": {"mailingStreet": "a"}}}, "rules"),
-    ({"mapping": {"detect": {"fields": ["lastName"], "threshold": 0}}}, "rules"),
+    ({"onDuplicate": "merge", "mapping": {"join": {"mailingStreet": "a"}}}, "mapping"),
+    ({"mapping": {"detect": {"fields": ["lastName"], "threshold": 0}}}, "mapping"),
+    ({"mapping": "x"}, "mapping"),
     ({"onDuplicate": "update"}, "options"),
 ])
 async def test_bad_import_options_fail_the_request_and_start_no_job(
@@ -812,3 +813,9 @@ async def test_rights_taken_away_while_a_job_waits_for_the_lock_fail_it(api: Api
     assert done["status"] == "failed"
     assert "may not import Contact" in done["error"]
     assert await contacts(api) == []
+
+
+async def test_mappings_of_an_empty_module_name_are_refused_not_all_listed(api: Api) -> None:
+    errors = await api.errors('{ importMappings(module: "") { name } }')
+
+    assert errors[0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "module"}
