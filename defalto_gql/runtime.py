@@ -164,9 +164,14 @@ class Runtime:
         )
         return RequestContext(records=records, request=request, runtime=self)
 
-    async def policy(self, user_id: str, generation: Generation) -> AccessPolicy:
-        """A user's rights, computed once per metadata and access version."""
-        found = self.policies.get(user_id)
+    async def policy(self, user_id: str, generation: Generation, *, fresh: bool = False
+                     ) -> AccessPolicy:
+        """A user's rights, computed once per metadata and access version.
+
+        ``fresh`` reads them from the database whatever is cached: a process that
+        hears no access changes (the CLI) or a long import that waited uses it.
+        """
+        found = None if fresh else self.policies.get(user_id)
         if found is None:
             async with self.engine.connect() as conn:
                 found = await load_policy(conn, user_id, generation.model.snapshot)

@@ -85,8 +85,9 @@ def module_named(snapshot: Snapshot, name: str) -> str:
     raise MappingError(f"there is no module {name!r}; modules: {known}")
 
 
-async def acting_policy(runtime: Runtime, email: str | None) -> AccessPolicy:
-    """The rights of ``--as EMAIL``, or of the first administrator."""
+async def acting_policy(runtime: Runtime, email: str | None, *, fresh: bool = False
+                        ) -> AccessPolicy:
+    """The rights of ``--as EMAIL``, or of the first administrator (``fresh``: as now)."""
     async with runtime.engine.connect() as conn:
         if email:
             found = (await conn.exec_driver_sql(
@@ -100,7 +101,7 @@ async def acting_policy(runtime: Runtime, email: str | None) -> AccessPolicy:
                 "ORDER BY created_at, email LIMIT 1", (SYSTEM_USER_ID,))).scalar()
     if found is None:
         return AccessPolicy.system(SYSTEM_USER_ID)
-    return await runtime.policy(str(found), runtime.generation())
+    return await runtime.policy(str(found), runtime.generation(), fresh=fresh)
 
 
 def _names(given: str) -> tuple[str, ...]:
@@ -167,7 +168,7 @@ def import_command(args: argparse.Namespace, settings: Settings) -> None:
             detect_threshold=args.detect_threshold, duplicates=args.duplicates,
         )
         importer = Importer(runtime, module, options, policy,
-                            reload=lambda: acting_policy(runtime, args.as_email))
+                            reload=lambda: acting_policy(runtime, args.as_email, fresh=True))
         report = await _run_with_progress(importer, args.file, not args.no_progress)
         return _finish(args, report)
 

@@ -100,6 +100,13 @@ class Importer(BatchWrites):
     def _context(self) -> RecordContext:
         return self.runtime.context(self.runtime.generation(), policy=self.policy).records
 
+    async def _as_now(self) -> RecordContext:
+        """The context with the user's rights read again (after waiting for a lock)."""
+        if self.reload is not None:
+            self.policy = await self.reload()
+            self.ctx = self._context()
+        return self.ctx
+
     async def check_header(self, path: Path) -> None:
         """What ``run`` checks before reading rows: options, rights, and the header's plan."""
         with csvfiles.open_table(path, self.options.encoding, self.options.delimiter) as table:
@@ -128,11 +135,10 @@ class Importer(BatchWrites):
             else:
                 async with module_lock(self.ctx.engine, self.module.name) as lock:
                     if self.reload is not None:
-                        self.policy = await self.reload()
-                        self.ctx = self._context()
+                        await self._as_now()
                         self.module = self.ctx.snapshot.module(self.module.name)
                         self._prepare(table)
-                    self.targets.lock = lock
+                    self.targets.lock, self.targets.as_now = lock, self._as_now
                     await self._import_rows(table, progress)
         r = self.report
         logger.info("import finished", extra={
@@ -326,6 +332,9 @@ class Importer(BatchWrites):
                     self.dry.apply(pending)
                     self._one_merge_each(pending)
             ready = [row for row in pending if not row.waits]
+            # Rows after a waiting row do not take its unique values meanwhile.
+            self.uniques.defer(self.module, ready, [row for row in pending if row.waits])
+            ready = [row for row in ready if not row.waits]
             creates, updates = self._sort(ready)
             # Rows that cannot be written fail before anything is made for them (targets,
             # picklist values) and before their unique values count as taken: updates of

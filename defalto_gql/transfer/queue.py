@@ -176,13 +176,13 @@ async def _forget_upload(runtime: Runtime, job_id: str) -> None:
             "DELETE FROM dg_transfer_files WHERE job_id = $1 AND kind = 'upload'", (job_id,))
 
 
-async def _policy(runtime: Runtime, row: Any) -> AccessPolicy:
+async def _policy(runtime: Runtime, row: Any, *, fresh: bool = False) -> AccessPolicy:
     async with runtime.engine.connect() as conn:
         active = (await conn.exec_driver_sql(
             "SELECT active FROM dg_users WHERE id::text = $1", (row["user_id"],))).scalar()
     if not active:
         raise MappingError("the user who started the job is no longer active")
-    return await runtime.policy(row["user_id"], runtime.generation())
+    return await runtime.policy(row["user_id"], runtime.generation(), fresh=fresh)
 
 
 class _Progress:
@@ -222,7 +222,7 @@ async def _import(runtime: Runtime, row: Any, folder: Path, partial: dict[str, A
     else:
         importer = Importer(runtime, row["module"], await import_options(
             runtime.engine, row["module"], given, rejects=rejects, duplicates=duplicates),
-            policy, reload=lambda: _policy(runtime, row))
+            policy, reload=lambda: _policy(runtime, row, fresh=True))
     progress = _Progress(runtime, job_id)
     follower = asyncio.create_task(progress.follow())
     try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from defalto_gql.errors import BadUserInput, DefaltoError, FieldProblem
@@ -52,8 +53,10 @@ class TargetMaker:
         self.dry_made: dict[tuple[str, str], str] = {}
         # Why targets of this batch could not be made, by stand-in id.
         self.refused: dict[str, str] = {}
-        # The run's import lock (a real run), on whose session target modules are locked.
+        # The run's import lock (a real run), on whose session target modules are locked;
+        # and the run's context with the user's rights read again, for after such a wait.
         self.lock: ImportLock | None = None
+        self.as_now: Callable[[], Awaitable[RecordContext]] | None = None
 
     def new_batch(self) -> None:
         self.unmade.clear()
@@ -107,7 +110,13 @@ class TargetMaker:
                 assert self.lock is not None, "a real run holds its module's lock"
                 try:
                     async with self.lock.also(target):
-                        await self._create(ctx, ctx.snapshot.module(target), stand_ins)
+                        if self.as_now is not None:
+                            # Rights may have changed while the lock was awaited.
+                            ctx = await self.as_now()
+                            stand_ins = self._creatable(ctx, ctx.snapshot.module(target),
+                                                        stand_ins)
+                        if stand_ins:
+                            await self._create(ctx, ctx.snapshot.module(target), stand_ins)
                 except LockCycle as cycle:
                     logger.warning("reference targets not made: import lock cycle",
                                    extra={"module_name": target})

@@ -29,8 +29,9 @@ class UniqueValues:
 
     def __init__(self, dry_run: bool) -> None:
         self.dry_run = dry_run
-        # A dry run's values by field: the line of the row that would have written each.
-        self.written: dict[str, dict[Any, int]] = {}
+        # A dry run's values by field: the line of the row that would have written each,
+        # and the record it would have written it to.
+        self.written: dict[str, dict[Any, tuple[int, str]]] = {}
 
     async def refuse(self, ctx: RecordContext, module: ModuleDef, rows: list[Row],
                      columns: dict[str, str]) -> None:
@@ -45,23 +46,43 @@ class UniqueValues:
 
     def _check(self, f: FieldDef, rows: list[Row], taken: dict[Any, set[str]], column: str,
                module: str) -> None:
-        seen = self.written.setdefault(f.name, {}) if self.dry_run else {}
-        here: dict[Any, int] = {}
+        seen = self.written.get(f.name, {}) if self.dry_run else {}
+        here: dict[Any, tuple[int, str]] = {}
         for row in rows:
             value = _value(f, row)
             if value is None or row.problems:
                 continue
             shown = " ".join(map(str, value)) if len(value) > 1 else repr(value[0])
             holders = taken.get(value, set()) - {row.existing}
+            # An earlier row giving the value to the record this row updates is no clash.
+            earlier = here.get(value) or seen.get(value)
             if holders:
                 row.fail(column, f"another {module} already has {f.label} {shown}; "
                                  f"{f.label} is unique")
-            elif value in here or value in seen:
-                line = here.get(value, seen.get(value))
-                row.fail(column, f"line {line} of this file has the same {f.label} "
+            elif earlier is not None and earlier[1] != row.existing:
+                row.fail(column, f"line {earlier[0]} of this file has the same {f.label} "
                                  f"{shown}; {f.label} is unique")
             else:
-                here[value] = row.line
+                here.setdefault(value, (row.line, row.existing or row.ident))
+
+    def defer(self, module: ModuleDef, ready: list[Row], waiting: list[Row]) -> None:
+        """Make wait the ready rows giving a unique value an earlier waiting row gives.
+
+        A row waits a round for an earlier one it resembles or whose record it updates
+        too; the rows after it must not take its unique value meanwhile.
+        """
+        for f in module.fields:
+            if not f.unique or not waiting:
+                continue
+            first: dict[Any, int] = {}
+            for row in waiting:
+                value = _given(f, row)
+                if value is not None:
+                    first.setdefault(value, row.line)
+            for row in ready:
+                value = _given(f, row)
+                if value is not None and first.get(value, row.line) < row.line:
+                    row.waits = True
 
     def remember(self, module: ModuleDef, rows: list[Row]) -> None:
         """A dry run: the values of the rows it would have written, for the rows after."""
@@ -71,7 +92,7 @@ class UniqueValues:
                 for row in rows:
                     value = _value(f, row)
                     if value is not None:
-                        seen.setdefault(value, row.line)
+                        seen.setdefault(value, (row.line, row.existing or row.ident))
 
 
 def _value(f: FieldDef, row: Row) -> tuple[Any, ...] | None:
@@ -81,6 +102,18 @@ def _value(f: FieldDef, row: Row) -> tuple[Any, ...] | None:
     with an empty column be, as PostgreSQL compares NULL with nothing.
     """
     found = tuple(row.stored.get(c) for c in f.type.column_names(f))
+    return None if any(v is None for v in found) else found
+
+
+def _given(f: FieldDef, row: Row) -> tuple[Any, ...] | None:
+    """The row's value of ``f`` before validation (a waiting row has not been validated)."""
+    if row.problems or row.data.get(f.name) is None:
+        return None
+    try:
+        columns = f.type.write(f, row.data[f.name])
+    except (ValueError, TypeError):
+        return None
+    found = tuple(columns.get(c) for c in f.type.column_names(f))
     return None if any(v is None for v in found) else found
 
 

@@ -819,3 +819,55 @@ async def test_mappings_of_an_empty_module_name_are_refused_not_all_listed(api: 
     errors = await api.errors('{ importMappings(module: "") { name } }')
 
     assert errors[0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "module"}
+
+
+async def test_rights_taken_away_while_a_job_waits_to_make_targets_refuse_them(
+    api: Api
+) -> None:
+    # Given a user who may import contacts and create accounts, and an import holding
+    # Account's lock
+    user, profile = await _user_and_profile(api, {"Contact": ["view", "create", "import"],
+                                                  "Account": ["view", "create"]})
+    create = {"mapping": {"references": {"account": {"create": True}}}}
+    async with module_lock(api.engine, "Account"):
+        # When their job must create an account, waits, and loses the right meanwhile
+        job = await started(user.client, "Last name,Account\nWaited,Brand New Co\n",
+                            options=create)
+        for _ in range(100):
+            async with api.engine.connect() as conn:
+                waiting = (await conn.exec_driver_sql(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND NOT granted")).scalar()
+            if waiting:
+                break
+            await asyncio.sleep(0.05)
+        await api.query("mutation($p: String!) { setModuleRights(profile: $p, "
+                        'module: "Account", actions: ["view"]) }', {"p": profile})
+
+    # Then the row is refused for want of the right, and no account is made
+    done = await finished(api, job["id"])
+    assert done["status"] == "finished", done
+    assert (done["result"]["created"], done["result"]["rejected"]) == (0, 1)
+    assert "you may not create Account records" in done["result"]["problems"][0]["reason"]
+    found = await api.query("{ accounts { totalCount } }")
+    assert found["accounts"]["totalCount"] == 0
+
+
+async def test_a_fresh_read_of_rights_sees_a_change_no_notice_announced(api: Api) -> None:
+    # Given a user's rights, read once (and kept), as the CLI reads them at its start
+    from defalto_gql.transfer.commands import acting_policy
+
+    user, profile = await _user_and_profile(api, {"Contact": ["view", "create", "import"]})
+    email = (await user.query("{ me { email } }"))["me"]["email"]
+    before = await acting_policy(api.runtime, email)
+    # When the database changes them with no notice reaching this process (another one's
+    # change, as a CLI import hears none)
+    async with api.engine.begin() as conn:
+        await conn.exec_driver_sql(
+            "UPDATE dg_profile_modules SET can_import = false WHERE module = 'Contact' AND "
+            "profile_id = (SELECT id FROM dg_profiles WHERE name = $1)", (profile,))
+
+    # Then a cached read still has the old rights, and a fresh one the new
+    assert before.allows("Contact", "import")
+    assert (await acting_policy(api.runtime, email)).allows("Contact", "import")
+    assert not (await acting_policy(api.runtime, email, fresh=True)).allows("Contact", "import")
