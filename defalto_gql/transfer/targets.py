@@ -96,12 +96,10 @@ class TargetMaker:
         """Create the targets these rows, about to be written, name; put in their real ids.
 
         A target that cannot be created rejects the rows naming it, as a miss does.
+        The rows naming targets the user may not create failed already
+        (``refuse_uncreatable``), in a dry run as in a real one.
         """
-        for target, wanted in self._needed(rows).items():
-            # A dry run refuses what the real run would refuse, for the same reason.
-            stand_ins = self._creatable(ctx, ctx.snapshot.module(target), wanted)
-            if not stand_ins:
-                continue
+        for target, stand_ins in self._needed(rows).items():
             if self.dry_run:
                 self._pretend(ctx.snapshot.module(target), stand_ins)
             elif target == self.module:
